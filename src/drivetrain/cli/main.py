@@ -1,0 +1,309 @@
+"""``drivetrain`` — the command line. Commands read ``drivetrain <noun> <verb>``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from drivetrain.cli.output import (
+    console,
+    handle_errors,
+    print_arrow,
+    print_json,
+    print_table,
+    progress_bar,
+)
+from drivetrain.demo import SimulationConfig, SimulationReport, prepare_demo_dir, run_simulation
+from drivetrain.errors import InputError
+from drivetrain.fleet import list_vehicles
+from drivetrain.lake import Lake, query
+from drivetrain.settings import Settings, load_settings
+from drivetrain.state import migrate, session_scope
+
+app = typer.Typer(
+    name="drivetrain",
+    help=(
+        "drivetrain — an open, self-hostable AI operating layer for vehicle programs and "
+        "connected fleets.\n\nStart with: drivetrain demo"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+fleet_app = typer.Typer(help="The fleet: simulate vehicles, list the registry.", no_args_is_help=True)
+lake_app = typer.Typer(help="The versioned lake: list tables, query them.", no_args_is_help=True)
+app.add_typer(fleet_app, name="fleet")
+app.add_typer(lake_app, name="lake")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+@app.callback()
+@handle_errors
+def _main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="TOML settings file (default: ./drivetrain.toml)."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Data directory (default: ./.drivetrain)."),
+    ] = None,
+) -> None:
+    overrides = {"data_dir": data_dir} if data_dir else {}
+    ctx.obj = load_settings(config, **overrides)
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+# -- fleet --------------------------------------------------------------------------------
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--start must be a date like 2026-10-01, got {value!r}") from None
+
+
+@fleet_app.command("simulate")
+@handle_errors
+def fleet_simulate(
+    ctx: typer.Context,
+    vehicles: Annotated[int, typer.Option(help="Number of vehicles.")] = 200,
+    days: Annotated[int, typer.Option(help="Days to simulate.")] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same fleet.")] = 7,
+    start: Annotated[str, typer.Option(help="First simulated day (UTC), YYYY-MM-DD.")] = "2026-10-01",
+    period: Annotated[int, typer.Option(help="Logging period of each signal, seconds.")] = 10,
+    fault_rate: Annotated[float, typer.Option(help="Share of vehicles given a fault.")] = 0.2,
+    brand: Annotated[
+        list[str] | None, typer.Option(help="Only this brand (repeatable), e.g. Peugeot.")
+    ] = None,
+    model: Annotated[
+        list[str] | None, typer.Option(help="Only this model id (repeatable), e.g. ram-1500.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Simulate a multi-brand fleet into the lake and register it.
+
+    Example: drivetrain fleet simulate --vehicles 50 --days 7 --brand Tesla
+    """
+    config = SimulationConfig(
+        vehicles=vehicles,
+        days=days,
+        seed=seed,
+        start=_parse_date(start),
+        period_s=period,
+        fault_rate=fault_rate,
+        brands=tuple(brand) if brand else None,
+        models=tuple(model) if model else None,
+    )
+    config.validate()
+    report = _simulate(_settings(ctx), config, quiet=as_json)
+    if as_json:
+        print_json(_report_json(report))
+    else:
+        _print_report(report)
+
+
+def _simulate(settings: Settings, config: SimulationConfig, *, quiet: bool) -> SimulationReport:
+    if quiet:
+        return run_simulation(settings, config)
+    with progress_bar("simulating") as bar:
+        task = bar.add_task(f"simulating {config.vehicles} vehicles × {config.days} days")
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return run_simulation(settings, config, on_progress=advance)
+
+
+def _report_json(report: SimulationReport) -> dict[str, object]:
+    return {
+        "run_id": report.run_id,
+        "vehicles": len(report.vehicles),
+        "rows": report.rows,
+        "versions": report.versions,
+        "quarantined": report.telemetry.rows_quarantined,
+        "faults": dict(report.faults),
+        "elapsed_s": round(report.elapsed_s, 2),
+    }
+
+
+def _print_report(report: SimulationReport) -> None:
+    by = Counter((v.brand, v.market) for v in report.vehicles)
+    print_table(
+        "Vehicles by brand and market",
+        ("brand", "market", "vehicles"),
+        ((b, m, n) for (b, m), n in sorted(by.items())),
+    )
+    print_table(
+        "Rows written",
+        ("table", "rows", "version"),
+        ((t, f"{n:,}", report.versions.get(t, "")) for t, n in report.rows.items()),
+    )
+    print_table(
+        "Faults injected (ground truth in table sim_faults)",
+        ("fault", "vehicles"),
+        sorted(report.faults.items()),
+    )
+    quarantined = report.telemetry.rows_quarantined
+    rate = report.rows.get("telemetry", 0) / max(report.elapsed_s, 1e-9)
+    console.print(
+        f"run [bold]{report.run_id}[/]: {len(report.vehicles)} vehicles, "
+        f"{report.rows.get('telemetry', 0):,} signal rows in {report.elapsed_s:.1f} s "
+        f"({rate:,.0f} rows/s), {quarantined} quarantined"
+    )
+
+
+@fleet_app.command("list")
+@handle_errors
+def fleet_list(
+    ctx: typer.Context,
+    brand: Annotated[str | None, typer.Option(help="Only this brand.")] = None,
+    market: Annotated[str | None, typer.Option(help="Only this market (ISO country code).")] = None,
+    model: Annotated[str | None, typer.Option(help="Only this model id.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many vehicles.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List registered vehicles.
+
+    Example: drivetrain fleet list --brand Ram --market US --json
+    """
+    settings = _settings(ctx)
+    url = settings.resolved_state_url
+    migrate(url)
+    with session_scope(url) as session:
+        vehicles = list_vehicles(session, brand=brand, market=market, model_id=model, limit=limit)
+    if as_json:
+        print_json(
+            [
+                {k: v for k, v in vars_of(r).items() if k != "software"}
+                for r in vehicles
+            ]
+        )
+        return
+    print_table(
+        f"{len(vehicles)} vehicle(s)",
+        ("vehicle_id", "vin", "brand", "model", "year", "market", "powertrain"),
+        (
+            (v.vehicle_id, v.vin, v.brand, v.model_name, v.model_year, v.market, v.powertrain)
+            for v in vehicles
+        ),
+    )
+
+
+def vars_of(record: object) -> dict[str, object]:
+    """Fields of a slotted dataclass as a dict."""
+    import dataclasses
+
+    assert dataclasses.is_dataclass(record) and not isinstance(record, type)
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+
+
+# -- lake ---------------------------------------------------------------------------------
+
+
+@lake_app.command("tables")
+@handle_errors
+def lake_tables(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List the lake's tables with their current version, rows and files.
+
+    Example: drivetrain lake tables --json
+    """
+    infos = Lake(_settings(ctx).lake_dir).tables()
+    if as_json:
+        print_json([vars_of(i) for i in infos])
+        return
+    print_table(
+        "Lake tables",
+        ("table", "version", "rows", "files", "partitioned by", "description"),
+        (
+            (i.name, "—" if i.version is None else i.version, f"{i.rows:,}", i.files,
+             ", ".join(i.partition_by), i.description)
+            for i in infos
+        ),
+    )
+
+
+def _parse_pins(pins: list[str] | None) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for pin in pins or []:
+        name, sep, version = pin.partition("=")
+        if not sep or not version.isdigit():
+            raise InputError(f"--version takes TABLE=N, got {pin!r}", hint="e.g. --version telemetry=3")
+        out[name] = int(version)
+    return out
+
+
+@lake_app.command("query")
+@handle_errors
+def lake_query(
+    ctx: typer.Context,
+    sql: Annotated[str, typer.Argument(help="One read-only SQL statement (DuckDB dialect).")],
+    version: Annotated[
+        list[str] | None,
+        typer.Option("--version", help="Pin a table to a version: TABLE=N (repeatable)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run read-only SQL over the lake's tables.
+
+    Example: drivetrain lake query "SELECT signal, count(*) FROM telemetry GROUP BY 1"
+    """
+    result = query(Lake(_settings(ctx).lake_dir), sql, versions=_parse_pins(version))
+    print_arrow(result, as_json=as_json)
+
+
+# -- demo ---------------------------------------------------------------------------------
+
+
+@app.command("demo")
+@handle_errors
+def demo(
+    ctx: typer.Context,
+    vehicles: Annotated[int, typer.Option(help="Number of vehicles.")] = 200,
+    days: Annotated[int, typer.Option(help="Days to simulate.")] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Show what drivetrain does, end to end, in a fresh data directory.
+
+    Uses --data-dir if given, else ./.drivetrain/demo (replaced on each run).
+    Example: drivetrain --data-dir /tmp/dt-demo demo --vehicles 50 --days 7
+    """
+    settings = _settings(ctx)
+    root = ctx.find_root()
+    explicit = root.params.get("data_dir") is not None
+    data_dir = settings.data_dir if explicit else settings.data_dir / "demo"
+    prepare_demo_dir(data_dir)
+    demo_settings = settings.model_copy(update={"data_dir": data_dir, "state_url": None})
+    console.rule("[bold]drivetrain demo")
+    console.print(f"data directory: [bold]{data_dir}[/]  (started {datetime.now():%H:%M:%S})")
+    report = _simulate(demo_settings, SimulationConfig(vehicles=vehicles, days=days, seed=seed), quiet=False)
+    _print_report(report)
+    lake = Lake(demo_settings.lake_dir)
+    console.rule("[bold]the lake answers questions")
+    sample = (
+        "SELECT signal, count(*) AS n, round(avg(value), 2) AS mean "
+        "FROM telemetry GROUP BY signal ORDER BY n DESC LIMIT 8"
+    )
+    console.print(f"[dim]$ drivetrain lake query \"{sample}\"[/]")
+    print_arrow(query(lake, sample), as_json=False)
+    console.print(
+        f"Next: [bold]drivetrain --data-dir {data_dir} lake tables[/], "
+        f"[bold]drivetrain --data-dir {data_dir} fleet list[/]"
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,66 @@
+"""Run a simulation end to end: lake tables and the fleet registry, all or nothing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from drivetrain.demo.simulator import (
+    Progress,
+    SimulationConfig,
+    SimulationReport,
+    roll_back,
+    simulate_fleet,
+)
+from drivetrain.errors import InputError
+from drivetrain.fleet import register_vehicles
+from drivetrain.lake import TABLES, Lake
+from drivetrain.settings import Settings
+from drivetrain.state import migrate, session_scope
+
+DEMO_MARKER = ".drivetrain-demo"
+
+
+def run_simulation(
+    settings: Settings, config: SimulationConfig, *, on_progress: Progress | None = None
+) -> SimulationReport:
+    """Simulate ``config`` into the settings' lake and register the vehicles.
+
+    If registering the vehicles fails (for example the same seed was already
+    simulated into this data directory), the lake tables are rolled back.
+    """
+    settings.ensure_data_dir()
+    url = settings.resolved_state_url
+    migrate(url)
+    lake = Lake(settings.lake_dir)
+    before = {name: lake.version(name) for name in TABLES}
+    report = simulate_fleet(config, lake, on_progress=on_progress)
+    try:
+        with session_scope(url) as session:
+            register_vehicles(session, report.vehicles)
+    except BaseException:
+        roll_back(lake, before)
+        raise
+    return report
+
+
+def prepare_demo_dir(path: Path) -> Path:
+    """Make ``path`` a fresh, empty demo data directory.
+
+    A directory drivetrain created for an earlier demo (it holds the marker
+    file) is replaced; any other non-empty directory is refused.
+    """
+    if path.exists():
+        if not path.is_dir():
+            raise InputError(f"{path} exists and is not a directory")
+        if any(path.iterdir()):
+            if not (path / DEMO_MARKER).exists():
+                raise InputError(
+                    f"{path} is not empty and was not created by 'drivetrain demo'",
+                    hint="pass --data-dir with a new or empty directory",
+                )
+            shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / DEMO_MARKER).write_text("created by 'drivetrain demo'; safe to delete\n")
+    return path
+

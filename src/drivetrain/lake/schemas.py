@@ -1,0 +1,160 @@
+"""The lake's table registry: every table, its Arrow schema, partitioning and keys.
+
+Timestamps are UTC. The Delta Lake protocol stores timestamps with microsecond
+precision, so lake tables use ``timestamp[us, UTC]``; CAN loggers (candump,
+ASC, BLF) record microseconds too, so nothing a vehicle reports is lost.
+Columns listed in ``derived`` are computed by the lake on write (the ``date``
+partition column from ``ts``); writers never supply them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from drivetrain.errors import NotFound
+
+TS = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """A lake table: its schema (with derived columns), partitioning and merge key."""
+
+    name: str
+    description: str
+    schema: pa.Schema
+    partition_by: tuple[str, ...] = ()
+    key: tuple[str, ...] = ()
+    derived: dict[str, str] = field(default_factory=dict)
+    vehicle_column: str | None = "vehicle_id"
+
+    @property
+    def input_schema(self) -> pa.Schema:
+        """The columns a writer supplies: the schema less the derived columns."""
+        return pa.schema([f for f in self.schema if f.name not in self.derived])
+
+
+def _schema(*fields: tuple[str, pa.DataType, bool]) -> pa.Schema:
+    return pa.schema([pa.field(name, dtype, nullable=nullable) for name, dtype, nullable in fields])
+
+
+TELEMETRY = TableSpec(
+    name="telemetry",
+    description="Vehicle signals in long format, one row per (vehicle, time, VSS path).",
+    schema=_schema(
+        ("vehicle_id", pa.string(), False),
+        ("ts", TS, False),
+        ("signal", pa.string(), False),
+        ("value", pa.float64(), False),
+        ("date", pa.date32(), False),
+    ),
+    partition_by=("date",),
+    key=("vehicle_id", "ts", "signal"),
+    derived={"date": "ts"},
+)
+
+DTC_EVENTS = TableSpec(
+    name="dtc_events",
+    description="Diagnostic trouble codes reported by vehicles (SAE J2012 codes).",
+    schema=_schema(
+        ("vehicle_id", pa.string(), False),
+        ("ts", TS, False),
+        ("dtc", pa.string(), False),
+        ("ecu", pa.string(), False),
+        ("status", pa.string(), False),
+        ("date", pa.date32(), False),
+    ),
+    partition_by=("date",),
+    key=("vehicle_id", "ts", "dtc"),
+    derived={"date": "ts"},
+)
+
+TRIPS = TableSpec(
+    name="trips",
+    description="One row per driving trip: times, distance, energy and end points.",
+    schema=_schema(
+        ("trip_id", pa.string(), False),
+        ("vehicle_id", pa.string(), False),
+        ("start_ts", TS, False),
+        ("end_ts", TS, False),
+        ("distance_m", pa.float64(), False),
+        ("max_speed_kmh", pa.float64(), False),
+        ("fuel_used_l", pa.float64(), True),
+        ("energy_used_kwh", pa.float64(), True),
+        ("start_lat", pa.float64(), True),
+        ("start_lon", pa.float64(), True),
+        ("end_lat", pa.float64(), True),
+        ("end_lon", pa.float64(), True),
+    ),
+    key=("trip_id",),
+)
+
+VEHICLES_SNAPSHOT = TableSpec(
+    name="vehicles_snapshot",
+    description="Daily end-of-day state of each vehicle (odometer, energy, 12 V battery, DTCs).",
+    schema=_schema(
+        ("vehicle_id", pa.string(), False),
+        ("ts", TS, False),
+        ("model_id", pa.string(), False),
+        ("market", pa.string(), False),
+        ("odometer_m", pa.float64(), False),
+        ("fuel_level_pct", pa.float64(), True),
+        ("soc_pct", pa.float64(), True),
+        ("lv_battery_v", pa.float64(), True),
+        ("active_dtcs", pa.int32(), False),
+        ("date", pa.date32(), False),
+    ),
+    partition_by=("date",),
+    key=("vehicle_id", "date"),
+    derived={"date": "ts"},
+)
+
+SIM_FAULTS = TableSpec(
+    name="sim_faults",
+    description="Ground truth of faults injected by the fleet simulator, for evaluation.",
+    schema=_schema(
+        ("vehicle_id", pa.string(), False),
+        ("fault", pa.string(), False),
+        ("onset_ts", TS, False),
+        ("severity", pa.float64(), False),
+        ("affected_signals", pa.list_(pa.string()), False),
+        ("expected_dtcs", pa.list_(pa.string()), False),
+    ),
+    key=("vehicle_id", "fault"),
+)
+
+QUARANTINE = TableSpec(
+    name="quarantine",
+    description="Rows refused on the way in, with the reason and where they came from.",
+    schema=_schema(
+        ("run_id", pa.string(), False),
+        ("ts", TS, False),
+        ("target_table", pa.string(), False),
+        ("source", pa.string(), False),
+        ("location", pa.string(), False),
+        ("reason", pa.string(), False),
+        ("record", pa.string(), False),
+        ("vehicle_id", pa.string(), True),
+        ("date", pa.date32(), False),
+    ),
+    partition_by=("date",),
+    derived={"date": "ts"},
+)
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (TELEMETRY, DTC_EVENTS, TRIPS, VEHICLES_SNAPSHOT, SIM_FAULTS, QUARANTINE)
+}
+
+
+def table_spec(name: str) -> TableSpec:
+    """The registered spec of table ``name``."""
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise NotFound(
+            f"no lake table named {name!r}",
+            hint=f"known tables: {', '.join(sorted(TABLES))}",
+        ) from None
