@@ -18,7 +18,7 @@ from rich.table import Table
 from drivetrain.errors import DrivetrainError
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")

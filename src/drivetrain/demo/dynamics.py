@@ -162,7 +162,7 @@ def simulate_day(
     prior_fuel = _exclusive_group_sum(_ends(fuel_l, starts), tv)
     prior_energy = _exclusive_group_sum(_ends(energy_kwh, starts), tv)
 
-    out["Vehicle.Speed"] = sspeed + rng.normal(0, 0.1, len(s)) * (sspeed > 0)
+    out["Vehicle.Speed"] = np.maximum(sspeed + rng.normal(0, 0.1, len(s)) * (sspeed > 0), 0)
     out["Vehicle.TraveledDistance"] = state.odometer_m[sv] + prior_dist[strip] + dist_in_trip[s]
     out["Vehicle.Acceleration.Longitudinal"] = saccel + rng.normal(0, 0.03, len(s))
     load_frac = np.clip(spw / block.max_power_kw[sv], 0.0, 1.0)
@@ -210,7 +210,7 @@ def simulate_day(
     )
     ocv = 3.2 + 0.95 * np.clip(soc, 0, 100) / 100
     sag = 0.00045 * battery_kw[s]
-    imbalance = np.minimum(0.004 * f.days_active("cell_imbalance", sts, sv) * f.severity[sv], 0.25)
+    imbalance = np.minimum(0.008 * f.days_active("cell_imbalance", sts, sv) * f.severity[sv], 0.25)
     out["Vehicle.Powertrain.TractionBattery.CellVoltage.Max"] = ocv - 0.9 * sag + 0.006
     out["Vehicle.Powertrain.TractionBattery.CellVoltage.Min"] = (
         ocv - 1.1 * sag - 0.009 - imbalance + rng.normal(0, 0.001, len(s))
@@ -241,9 +241,8 @@ def simulate_day(
     for i, w in enumerate(wheels):
         out[f"Vehicle.Chassis.Axle.{w}.Tire.Pressure"] = pressure[:, i] + rng.normal(0, 0.5, len(s))
         deflation = np.clip(nominal[:, i] - pressure[:, i], 0, None)
-        out[f"Vehicle.Chassis.Axle.{w}.Speed"] = sspeed * (1 + 1.2e-4 * deflation) + rng.normal(
-            0, 0.08, len(s)
-        ) * (sspeed > 0)
+        wheel = sspeed * (1 + 1.2e-4 * deflation) + rng.normal(0, 0.08, len(s)) * (sspeed > 0)
+        out[f"Vehicle.Chassis.Axle.{w}.Speed"] = np.maximum(wheel, 0)
 
     # brake pads: wear with distance, faster on a sticking caliper
     km = (prior_dist[strip] + dist_in_trip[s]) / 1000.0

@@ -131,10 +131,14 @@ def assign_faults(
     kind = np.full(n, -1, dtype=np.int16)
     choose = rng.random(n) < fault_rate
     eligible = [[_index(f.name) for f in eligible_faults(m)] for m in models]
+    # Weight each fault by 1 / (models that can show it) so rare-signal faults
+    # (cell imbalance, brake wear) are injected about as often as common ones.
+    reach = np.bincount([k for options in eligible for k in options], minlength=len(FAULT_TYPES))
     for v in np.flatnonzero(choose):
         options = eligible[model_index[v]]
         if options:
-            kind[v] = options[rng.integers(len(options))]
+            weights = 1.0 / reach[options]
+            kind[v] = options[rng.choice(len(options), p=weights / weights.sum())]
     onset_span = max(1, int(days * 0.7 * 86_400))
     onset = start_us + rng.integers(int(0.1 * days * 86_400), onset_span + 1, n) * 1_000_000
     severity = rng.uniform(0.5, 1.5, n)

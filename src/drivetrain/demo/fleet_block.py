@@ -76,7 +76,7 @@ def build_block(
     phys = [physics_for(m.id) for m in models]
 
     def per_model(attr: str) -> np.ndarray:
-        return np.array([getattr(p, attr) for p in phys], dtype=np.float64)[model_index]
+        return np.asarray(np.array([getattr(p, attr) for p in phys], dtype=np.float64)[model_index])
 
     mk = [MARKETS[c] for c in markets]
     return FleetBlock(

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 
-from drivetrain.catalog import carrier_limits, load_signal_catalog, quantise
+from drivetrain.catalog import CarrierLimits, carrier_limits, load_signal_catalog, quantise
 from drivetrain.demo.dynamics import DAY_US, US, DayOutput, simulate_day
 from drivetrain.demo.faults import FAULT_TYPES, assign_faults
 from drivetrain.demo.fleet_block import FleetBlock, FleetState, build_block, initial_state
@@ -222,7 +222,7 @@ def _telemetry_batches(
             )
 
 
-def _emission_plans(fleet: Fleet) -> dict[int, list[tuple[str, object]]]:
+def _emission_plans(fleet: Fleet) -> dict[int, list[tuple[str, CarrierLimits]]]:
     """Per model index: the VSS paths it reports and the carrier limits of each."""
     return {
         m: [(b.vss, carrier_limits(b)) for b in model.bindings]

@@ -230,7 +230,7 @@ def _conforming_reader(
     batches = _batches(data)
     first = next(batches, None)
     if first is None:
-        first = spec.input_schema.empty_table().to_batches(max_chunksize=1)[0].slice(0, 0)
+        first = pa.RecordBatch.from_pylist([], schema=spec.input_schema)
     head = conform_batch(spec, first)
     schema = head.schema
 

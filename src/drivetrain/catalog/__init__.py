@@ -1,0 +1,59 @@
+"""The signal catalog, vehicle models and their decoder manifests.
+
+VSS signals (paths, units, data categories), the SAE J1979 PIDs and opendbc
+DBC files that vehicles carry them in, and per-model manifests binding each
+VSS path to its source with the unit conversion.
+"""
+
+from drivetrain.catalog.dbc import (
+    CarrierLimits,
+    DbcDatabase,
+    DbcMessage,
+    DbcSignal,
+    available_dbcs,
+    carrier_limits,
+    load_dbc,
+    quantise,
+)
+from drivetrain.catalog.models import (
+    DataCategory,
+    Powertrain,
+    SignalBinding,
+    SourceKind,
+    VehicleModel,
+    VssSignal,
+)
+from drivetrain.catalog.obd import MODE_01_PIDS, ObdPid, decode_pid, encode_pid, get_pid
+from drivetrain.catalog.signals import get_signal, load_signal_catalog
+from drivetrain.catalog.vehicle_models import (
+    get_vehicle_model,
+    load_vehicle_models,
+    parse_manifest,
+)
+
+__all__ = [
+    "MODE_01_PIDS",
+    "CarrierLimits",
+    "DataCategory",
+    "DbcDatabase",
+    "DbcMessage",
+    "DbcSignal",
+    "ObdPid",
+    "Powertrain",
+    "SignalBinding",
+    "SourceKind",
+    "VehicleModel",
+    "VssSignal",
+    "available_dbcs",
+    "carrier_limits",
+    "decode_pid",
+    "encode_pid",
+    "get_pid",
+    "get_signal",
+    "get_vehicle_model",
+    "load_dbc",
+    "load_signal_catalog",
+    "load_vehicle_models",
+    "parse_manifest",
+    "quantise",
+]

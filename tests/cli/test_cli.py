@@ -1,0 +1,118 @@
+"""The command line, through Typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from drivetrain.cli.main import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "data"
+    code, out, err = invoke(
+        "--data-dir", str(path), "fleet", "simulate", "--vehicles", "12", "--days", "2", "--json"
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["vehicles"] == 12 and report["rows"]["telemetry"] > 0
+    return path
+
+
+def test_help_lists_the_nouns() -> None:
+    code, out, _ = invoke("--help")
+    assert code == 0
+    for noun in ("fleet", "lake", "demo"):
+        assert noun in out
+
+
+def test_every_command_has_an_example_in_its_help() -> None:
+    for command in (["fleet", "simulate"], ["fleet", "list"], ["lake", "tables"],
+                    ["lake", "query"], ["demo"]):
+        code, out, _ = invoke(*command, "--help")
+        assert code == 0 and "Example" in out, command
+
+
+def test_fleet_list_json(data_dir: Path) -> None:
+    code, out, _ = invoke("--data-dir", str(data_dir), "fleet", "list", "--json")
+    assert code == 0
+    vehicles = json.loads(out)
+    assert len(vehicles) == 12 and all(len(v["vin"]) == 17 for v in vehicles)
+    brand = vehicles[0]["brand"]
+    code, out, _ = invoke("--data-dir", str(data_dir), "fleet", "list", "--brand", brand, "--json")
+    assert {v["brand"] for v in json.loads(out)} == {brand}
+
+
+def test_lake_tables_and_query(data_dir: Path) -> None:
+    code, out, _ = invoke("--data-dir", str(data_dir), "lake", "tables", "--json")
+    assert code == 0
+    tables = {t["name"]: t for t in json.loads(out)}
+    assert tables["telemetry"]["rows"] > 0 and tables["telemetry"]["version"] == 0
+    code, out, _ = invoke(
+        "--data-dir", str(data_dir), "lake", "query", "--json",
+        "SELECT count(DISTINCT vehicle_id) AS n FROM telemetry",
+    )
+    assert code == 0 and json.loads(out) == [{"n": 12}]
+    code, out, _ = invoke("--data-dir", str(data_dir), "lake", "query", "SELECT 42 AS answer")
+    assert code == 0 and "42" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["fleet", "simulate", "--vehicles", "-3"], 65, "positive"),
+        (["fleet", "simulate", "--brand", "Trabant"], 65, "unknown brand"),
+        (["fleet", "simulate", "--start", "yesterday"], 65, "--start"),
+        (["lake", "query", "DROP TABLE telemetry"], 65, "read-only"),
+        (["lake", "query", "SELECT 1", "--version", "telemetry"], 65, "TABLE=N"),
+        (["lake", "query", "SELECT 1", "--version", "telemetry=7"], 66, "no version 7"),
+    ],
+)
+def test_errors_are_one_line_without_traceback(
+    data_dir: Path, args: list[str], code: int, message: str
+) -> None:
+    got, _, err = invoke("--data-dir", str(data_dir), *args)
+    assert got == code
+    assert "error:" in err and message in err
+    assert "Traceback" not in err
+
+
+def test_bad_config_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("lake_engine = 'hadoop'\n")
+    code, _, err = invoke("--config", str(bad), "lake", "tables")
+    assert code == 78 and "lake_engine" in err
+
+
+def test_unwritable_data_dir(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = invoke("--data-dir", str(blocker / "x"), "fleet", "simulate", "--vehicles", "2",
+                          "--days", "1")
+    assert code == 74 and "not writable" in err
+
+
+def test_demo_runs_in_a_fresh_directory_and_refuses_foreign_ones(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    code, out, err = invoke("--data-dir", str(target), "demo", "--vehicles", "10", "--days", "1")
+    assert code == 0, err
+    assert "Vehicles by brand and market" in out and "Faults injected" in out
+    code, _, err = invoke("--data-dir", str(target), "demo", "--vehicles", "10", "--days", "1")
+    assert code == 0, err  # its own earlier demo is replaced
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("precious")
+    code, _, err = invoke("--data-dir", str(foreign), "demo")
+    assert code == 65 and "not empty" in err
+    assert (foreign / "thesis.tex").read_text() == "precious"
