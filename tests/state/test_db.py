@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -213,3 +214,15 @@ def test_unmigrated_store_raises_storage_error_with_a_hint(state_url: str) -> No
         session.scalar(select(func.count()).select_from(VehicleRow))
     assert caught.value.hint is not None
     assert "migrated" in caught.value.hint
+
+
+def test_a_replaced_sqlite_file_is_not_read_through_a_stale_handle(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    url = f"sqlite:///{data_dir / 'state.db'}"
+    migrate(url)
+    with session_scope(url) as session:
+        session.add(_vehicle())
+    shutil.rmtree(data_dir)  # e.g. a fresh demo directory in the same process
+    migrate(url)
+    with session_scope(url) as session:
+        assert session.scalar(select(func.count()).select_from(VehicleRow)) == 0
