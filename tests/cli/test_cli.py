@@ -116,3 +116,16 @@ def test_demo_runs_in_a_fresh_directory_and_refuses_foreign_ones(tmp_path: Path)
     code, _, err = invoke("--data-dir", str(foreign), "demo")
     assert code == 65 and "not empty" in err
     assert (foreign / "thesis.tex").read_text() == "precious"
+
+
+def test_simulating_the_same_fleet_twice_is_refused_and_rolled_back(tmp_path: Path) -> None:
+    args = ("--data-dir", str(tmp_path), "fleet", "simulate", "--vehicles", "5", "--days", "1")
+    assert invoke(*args, "--json")[0] == 0
+    _, before, _ = invoke("--data-dir", str(tmp_path), "lake", "tables", "--json")
+    code, _, err = invoke(*args)
+    assert code == 65 and "--seed" in err and "rolled back" in err
+    _, after, _ = invoke("--data-dir", str(tmp_path), "lake", "tables", "--json")
+    rows = lambda text: {t["name"]: t["rows"] for t in json.loads(text)}  # noqa: E731
+    assert rows(after) == rows(before)
+    code, out, _ = invoke(*args, "--seed", "8", "--json")
+    assert code == 0 and json.loads(out)["vehicles"] == 5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from drivetrain.demo import SimulationConfig, SimulationReport, prepare_demo_dir
 from drivetrain.errors import InputError
 from drivetrain.fleet import list_vehicles
 from drivetrain.lake import Lake, query
+from drivetrain.logs import configure_logging
 from drivetrain.settings import Settings, load_settings
 from drivetrain.state import migrate, session_scope
 
@@ -56,7 +58,9 @@ def _main(
     ] = None,
 ) -> None:
     overrides = {"data_dir": data_dir} if data_dir else {}
-    ctx.obj = load_settings(config, **overrides)
+    settings = load_settings(config, **overrides)
+    configure_logging(settings.log_level)
+    ctx.obj = settings
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -118,7 +122,7 @@ def fleet_simulate(
 def _simulate(settings: Settings, config: SimulationConfig, *, quiet: bool) -> SimulationReport:
     if quiet:
         return run_simulation(settings, config)
-    with progress_bar("simulating") as bar:
+    with progress_bar() as bar:
         task = bar.add_task(f"simulating {config.vehicles} vehicles × {config.days} days")
 
         def advance(done: int, total: int) -> None:
@@ -185,12 +189,7 @@ def fleet_list(
     with session_scope(url) as session:
         vehicles = list_vehicles(session, brand=brand, market=market, model_id=model, limit=limit)
     if as_json:
-        print_json(
-            [
-                {k: v for k, v in vars_of(r).items() if k != "software"}
-                for r in vehicles
-            ]
-        )
+        print_json([dataclasses.asdict(v) for v in vehicles])
         return
     print_table(
         f"{len(vehicles)} vehicle(s)",
@@ -200,14 +199,6 @@ def fleet_list(
             for v in vehicles
         ),
     )
-
-
-def vars_of(record: object) -> dict[str, object]:
-    """Fields of a slotted dataclass as a dict."""
-    import dataclasses
-
-    assert dataclasses.is_dataclass(record) and not isinstance(record, type)
-    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
 
 
 # -- lake ---------------------------------------------------------------------------------
@@ -222,7 +213,7 @@ def lake_tables(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """
     infos = Lake(_settings(ctx).lake_dir).tables()
     if as_json:
-        print_json([vars_of(i) for i in infos])
+        print_json([dataclasses.asdict(i) for i in infos])
         return
     print_table(
         "Lake tables",

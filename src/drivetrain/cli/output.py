@@ -71,7 +71,7 @@ def print_arrow(result: pa.Table, *, as_json: bool, max_rows: int = 50) -> None:
         console.print(f"[dim]… {result.num_rows - max_rows} more rows (use --json for all)[/]")
 
 
-def progress_bar(description: str) -> Progress:
+def progress_bar() -> Progress:
     """A progress bar on standard error, so --json output stays clean."""
     return Progress(
         TextColumn("[progress.description]{task.description}"),

@@ -38,6 +38,14 @@ def run_simulation(
     try:
         with session_scope(url) as session:
             register_vehicles(session, report.vehicles)
+    except InputError as exc:
+        roll_back(lake, before)
+        raise InputError(
+            f"the simulated vehicles could not be registered, the lake was rolled back: "
+            f"{exc.message}",
+            hint="simulating the same --seed into the same data directory twice makes the same "
+            "VINs; pass another --seed or --data-dir",
+        ) from exc
     except BaseException:
         roll_back(lake, before)
         raise

@@ -12,6 +12,7 @@ both.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,8 @@ import pyarrow.compute as pc
 
 from drivetrain.catalog import load_signal_catalog
 from drivetrain.lake import Lake, table_spec
+
+log = logging.getLogger(__name__)
 
 ArrowBatches: TypeAlias = pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]
 
@@ -180,7 +183,12 @@ def write_telemetry(lake: Lake, data: ArrowBatches, context: CollectionContext) 
 
     report.version = lake.append("telemetry", good_batches(), run_id=context.run_id)
     report.rows_quarantined = len(quarantine.rows)
+    log.info(
+        "%s from %s: %d rows stored, %d quarantined",
+        context.run_id, context.source, report.rows_written, report.rows_quarantined,
+    )
     if quarantine.rows:
+        log.warning("quarantined rows by reason: %s", dict(report.reasons))
         report.quarantine_version = lake.append(
             "quarantine", quarantine.table(), run_id=context.run_id
         )

@@ -9,6 +9,7 @@ it used.
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,8 @@ from drivetrain.errors import InputError, NotFound, SchemaMismatch, StorageError
 from drivetrain.lake.schemas import TABLES, TableSpec, table_spec
 
 ArrowData: TypeAlias = pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]
+
+log = logging.getLogger(__name__)
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 
@@ -144,7 +147,9 @@ class Lake:
             if isinstance(exc, DeltaError | OSError):
                 raise StorageError(f"could not append to lake table {name!r}: {exc}") from exc
             raise
-        return self.table(name).version()
+        version = self.table(name).version()
+        log.debug("appended to %s, now version %d (run %s)", name, version, run_id)
+        return version
 
     def merge(self, name: str, data: ArrowData, *, run_id: str | None = None) -> int:
         """Upsert ``data`` into ``name`` on the table's key; returns the new version."""
