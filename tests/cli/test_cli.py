@@ -125,7 +125,10 @@ def test_simulating_the_same_fleet_twice_is_refused_and_rolled_back(tmp_path: Pa
     code, _, err = invoke(*args)
     assert code == 65 and "--seed" in err and "rolled back" in err
     _, after, _ = invoke("--data-dir", str(tmp_path), "lake", "tables", "--json")
-    rows = lambda text: {t["name"]: t["rows"] for t in json.loads(text)}  # noqa: E731
-    assert rows(after) == rows(before)
+    assert _rows(after) == _rows(before)
     code, out, _ = invoke(*args, "--seed", "8", "--json")
     assert code == 0 and json.loads(out)["vehicles"] == 5
+
+
+def _rows(tables_json: str) -> dict[str, int]:
+    return {t["name"]: t["rows"] for t in json.loads(tables_json)}
