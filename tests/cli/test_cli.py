@@ -108,6 +108,7 @@ def test_demo_runs_in_a_fresh_directory_and_refuses_foreign_ones(tmp_path: Path)
     code, out, err = invoke("--data-dir", str(target), "demo", "--vehicles", "10", "--days", "1")
     assert code == 0, err
     assert "Vehicles by brand and market" in out and "Faults injected" in out
+    assert "data minimisation" in out  # the demo campaign does not collect location
     code, _, err = invoke("--data-dir", str(target), "demo", "--vehicles", "10", "--days", "1")
     assert code == 0, err  # its own earlier demo is replaced
     foreign = tmp_path / "mine"
@@ -132,3 +133,35 @@ def test_simulating_the_same_fleet_twice_is_refused_and_rolled_back(tmp_path: Pa
 
 def _rows(tables_json: str) -> dict[str, int]:
     return {t["name"]: t["rows"] for t in json.loads(tables_json)}
+
+
+def test_campaign_lifecycle_and_minimisation(tmp_path: Path) -> None:
+    base = ("--data-dir", str(tmp_path))
+    code, out, err = invoke(*base, "campaign", "create", "tyres", "--purpose", "vehicle_health",
+                            "--signal", "Vehicle.Chassis.Axle.*", "--period", "60", "--json")
+    assert code == 0, err
+    assert json.loads(out)["signals"] == ["Vehicle.Chassis.Axle.*"]
+    code, out, _ = invoke(*base, "fleet", "simulate", "--vehicles", "6", "--days", "1", "--json")
+    report = json.loads(out)
+    assert code == 0 and sum(report["dropped_by_campaigns"].values()) > 0
+    code, out, _ = invoke(*base, "lake", "query", "--json",
+                          "SELECT DISTINCT signal FROM telemetry ORDER BY 1")
+    assert all(r["signal"].startswith("Vehicle.Chassis.Axle.") for r in json.loads(out))
+    code, out, _ = invoke(*base, "lake", "query", "--json",
+                          "SELECT max(n) AS most FROM (SELECT count(*) n FROM telemetry "
+                          "GROUP BY vehicle_id, signal, time_bucket(INTERVAL '60 seconds', ts))")
+    assert json.loads(out) == [{"most": 1}]  # at most one value per minute
+    assert invoke(*base, "campaign", "stop", "tyres")[0] == 0
+    code, out, _ = invoke(*base, "campaign", "list", "--json")
+    assert [c["status"] for c in json.loads(out)] == ["stopped"]
+    code, _, err = invoke(*base, "campaign", "create", "x", "--purpose", "vehicle_health",
+                          "--signal", "Vehicle.Speed", "--condition", "import os")
+    assert code == 65 and "does not parse" in err
+
+
+def test_catalog_search() -> None:
+    code, out, _ = invoke("catalog", "search", "coolant", "--json")
+    assert code == 0
+    (hit,) = json.loads(out)
+    assert hit["path"] == "Vehicle.Powertrain.CombustionEngine.EngineCoolant.Temperature"
+    assert hit["unit"] == "Celsius" and "fiat-tipo" in hit["models"]

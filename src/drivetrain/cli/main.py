@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from drivetrain.cli import campaign as campaign_cli
+from drivetrain.cli import catalog as catalog_cli
 from drivetrain.cli.output import (
     console,
     handle_errors,
@@ -18,7 +20,8 @@ from drivetrain.cli.output import (
     print_table,
     progress_bar,
 )
-from drivetrain.demo import SimulationConfig, SimulationReport, prepare_demo_dir, run_simulation
+from drivetrain.demo import SimulationConfig, SimulationReport, run_simulation
+from drivetrain.demo.run import DEMO_CAMPAIGN, run_demo
 from drivetrain.errors import InputError
 from drivetrain.fleet import list_vehicles
 from drivetrain.lake import Lake, query
@@ -36,10 +39,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-fleet_app = typer.Typer(help="The fleet: simulate vehicles, list the registry.", no_args_is_help=True)
+fleet_app = typer.Typer(
+    help="The fleet: simulate vehicles, list the registry.", no_args_is_help=True
+)
 lake_app = typer.Typer(help="The versioned lake: list tables, query them.", no_args_is_help=True)
 app.add_typer(fleet_app, name="fleet")
 app.add_typer(lake_app, name="lake")
+app.add_typer(campaign_cli.app, name="campaign")
+app.add_typer(catalog_cli.app, name="catalog")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -86,7 +93,9 @@ def fleet_simulate(
     vehicles: Annotated[int, typer.Option(help="Number of vehicles.")] = 200,
     days: Annotated[int, typer.Option(help="Days to simulate.")] = 30,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same fleet.")] = 7,
-    start: Annotated[str, typer.Option(help="First simulated day (UTC), YYYY-MM-DD.")] = "2026-10-01",
+    start: Annotated[
+        str, typer.Option(help="First simulated day (UTC), YYYY-MM-DD.")
+    ] = "2026-10-01",
     period: Annotated[int, typer.Option(help="Logging period of each signal, seconds.")] = 10,
     fault_rate: Annotated[float, typer.Option(help="Share of vehicles given a fault.")] = 0.2,
     brand: Annotated[
@@ -95,10 +104,16 @@ def fleet_simulate(
     model: Annotated[
         list[str] | None, typer.Option(help="Only this model id (repeatable), e.g. ram-1500.")
     ] = None,
+    campaign: Annotated[
+        list[str] | None,
+        typer.Option(help="Collect for this campaign (repeatable); default: all active ones."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Simulate a multi-brand fleet into the lake and register it.
 
+    Telemetry passes the campaigns' minimisation filter like any ingestion; with
+    no campaign defined, everything simulated is stored.
     Example: drivetrain fleet simulate --vehicles 50 --days 7 --brand Tesla
     """
     config = SimulationConfig(
@@ -112,23 +127,29 @@ def fleet_simulate(
         models=tuple(model) if model else None,
     )
     config.validate()
-    report = _simulate(_settings(ctx), config, quiet=as_json)
+    report = _simulate(_settings(ctx), config, quiet=as_json, campaign_ids=campaign)
     if as_json:
         print_json(_report_json(report))
     else:
         _print_report(report)
 
 
-def _simulate(settings: Settings, config: SimulationConfig, *, quiet: bool) -> SimulationReport:
+def _simulate(
+    settings: Settings,
+    config: SimulationConfig,
+    *,
+    quiet: bool,
+    campaign_ids: list[str] | None = None,
+) -> SimulationReport:
     if quiet:
-        return run_simulation(settings, config)
+        return run_simulation(settings, config, campaign_ids=campaign_ids)
     with progress_bar() as bar:
         task = bar.add_task(f"simulating {config.vehicles} vehicles × {config.days} days")
 
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return run_simulation(settings, config, on_progress=advance)
+        return run_simulation(settings, config, campaign_ids=campaign_ids, on_progress=advance)
 
 
 def _report_json(report: SimulationReport) -> dict[str, object]:
@@ -138,6 +159,7 @@ def _report_json(report: SimulationReport) -> dict[str, object]:
         "rows": report.rows,
         "versions": report.versions,
         "quarantined": report.telemetry.rows_quarantined,
+        "dropped_by_campaigns": dict(report.telemetry.dropped),
         "faults": dict(report.faults),
         "elapsed_s": round(report.elapsed_s, 2),
     }
@@ -160,6 +182,12 @@ def _print_report(report: SimulationReport) -> None:
         ("fault", "vehicles"),
         sorted(report.faults.items()),
     )
+    if report.telemetry.dropped:
+        print_table(
+            "Not collected: no active campaign asked for it (data minimisation)",
+            ("reason", "rows"),
+            ((r, f"{n:,}") for r, n in report.telemetry.dropped.most_common()),
+        )
     quarantined = report.telemetry.rows_quarantined
     rate = report.rows.get("telemetry", 0) / max(report.elapsed_s, 1e-9)
     console.print(
@@ -219,8 +247,14 @@ def lake_tables(ctx: typer.Context, as_json: JsonOption = False) -> None:
         "Lake tables",
         ("table", "version", "rows", "files", "partitioned by", "description"),
         (
-            (i.name, "—" if i.version is None else i.version, f"{i.rows:,}", i.files,
-             ", ".join(i.partition_by), i.description)
+            (
+                i.name,
+                "—" if i.version is None else i.version,
+                f"{i.rows:,}",
+                i.files,
+                ", ".join(i.partition_by),
+                i.description,
+            )
             for i in infos
         ),
     )
@@ -231,7 +265,9 @@ def _parse_pins(pins: list[str] | None) -> dict[str, int]:
     for pin in pins or []:
         name, sep, version = pin.partition("=")
         if not sep or not version.isdigit():
-            raise InputError(f"--version takes TABLE=N, got {pin!r}", hint="e.g. --version telemetry=3")
+            raise InputError(
+                f"--version takes TABLE=N, got {pin!r}", hint="e.g. --version telemetry=3"
+            )
         out[name] = int(version)
     return out
 
@@ -272,14 +308,23 @@ def demo(
     Example: drivetrain --data-dir /tmp/dt-demo demo --vehicles 50 --days 7
     """
     settings = _settings(ctx)
-    root = ctx.find_root()
-    explicit = root.params.get("data_dir") is not None
+    explicit = ctx.find_root().params.get("data_dir") is not None
     data_dir = settings.data_dir if explicit else settings.data_dir / "demo"
-    prepare_demo_dir(data_dir)
-    demo_settings = settings.model_copy(update={"data_dir": data_dir, "state_url": None})
     console.rule("[bold]drivetrain demo")
     console.print(f"data directory: [bold]{data_dir}[/]  (started {datetime.now():%H:%M:%S})")
-    report = _simulate(demo_settings, SimulationConfig(vehicles=vehicles, days=days, seed=seed), quiet=False)
+    console.print(
+        f"campaign [bold]{DEMO_CAMPAIGN.campaign_id}[/] ({DEMO_CAMPAIGN.purpose}): "
+        f"{DEMO_CAMPAIGN.description}"
+    )
+    config = SimulationConfig(vehicles=vehicles, days=days, seed=seed)
+    with progress_bar() as bar:
+        task = bar.add_task(f"simulating {vehicles} vehicles × {days} days")
+        demo_settings, report = run_demo(
+            data_dir,
+            config,
+            settings,
+            on_progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     _print_report(report)
     lake = Lake(demo_settings.lake_dir)
     console.rule("[bold]the lake answers questions")
@@ -287,7 +332,7 @@ def demo(
         "SELECT signal, count(*) AS n, round(avg(value), 2) AS mean "
         "FROM telemetry GROUP BY signal ORDER BY n DESC LIMIT 8"
     )
-    console.print(f"[dim]$ drivetrain lake query \"{sample}\"[/]")
+    console.print(f'[dim]$ drivetrain lake query "{sample}"[/]')
     print_arrow(query(lake, sample), as_json=False)
     console.print(
         f"Next: [bold]drivetrain --data-dir {data_dir} lake tables[/], "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from drivetrain.demo.simulator import (
@@ -14,27 +15,60 @@ from drivetrain.demo.simulator import (
 )
 from drivetrain.errors import InputError
 from drivetrain.fleet import register_vehicles
+from drivetrain.ingest import Campaign, create_campaign, get_campaign, list_campaigns
 from drivetrain.lake import TABLES, Lake
 from drivetrain.settings import Settings
 from drivetrain.state import migrate, session_scope
 
 DEMO_MARKER = ".drivetrain-demo"
 
+# The demo's collection campaign: everything vehicle health needs, every 10 s.
+# Location is not needed for that purpose, so it is not collected (minimisation).
+DEMO_CAMPAIGN = Campaign(
+    campaign_id="fleet-health",
+    purpose="vehicle_health",
+    signals=(
+        "Vehicle.Speed",
+        "Vehicle.TraveledDistance",
+        "Vehicle.Acceleration.*",
+        "Vehicle.Chassis.*",
+        "Vehicle.Powertrain.*",
+        "Vehicle.LowVoltageBattery.*",
+        "Vehicle.Exterior.*",
+        "Vehicle.OBD.*",
+    ),
+    period_s=10,
+    retention_days=365,
+    description="Fleet health monitoring; location is not needed and not collected.",
+)
+
 
 def run_simulation(
-    settings: Settings, config: SimulationConfig, *, on_progress: Progress | None = None
+    settings: Settings,
+    config: SimulationConfig,
+    *,
+    campaign_ids: Sequence[str] | None = None,
+    on_progress: Progress | None = None,
 ) -> SimulationReport:
     """Simulate ``config`` into the settings' lake and register the vehicles.
 
-    If registering the vehicles fails (for example the same seed was already
-    simulated into this data directory), the lake tables are rolled back.
+    Telemetry is filtered by the named campaigns, or by every active campaign
+    when none is named; with no campaign at all the simulator, a test source,
+    stores everything. If registering the vehicles fails (for example the same
+    seed was already simulated into this data directory), the lake tables are
+    rolled back.
     """
     settings.ensure_data_dir()
     url = settings.resolved_state_url
     migrate(url)
+    with session_scope(url) as session:
+        if campaign_ids:
+            campaigns = [get_campaign(session, c) for c in campaign_ids]
+        else:
+            campaigns = list_campaigns(session, active_only=True)
     lake = Lake(settings.lake_dir)
     before = {name: lake.version(name) for name in TABLES}
-    report = simulate_fleet(config, lake, on_progress=on_progress)
+    report = simulate_fleet(config, lake, campaigns=campaigns or None, on_progress=on_progress)
     try:
         with session_scope(url) as session:
             register_vehicles(session, report.vehicles)
@@ -72,3 +106,19 @@ def prepare_demo_dir(path: Path) -> Path:
     (path / DEMO_MARKER).write_text("created by 'drivetrain demo'; safe to delete\n")
     return path
 
+
+def run_demo(
+    data_dir: Path,
+    config: SimulationConfig,
+    settings: Settings,
+    *,
+    on_progress: Progress | None = None,
+) -> tuple[Settings, SimulationReport]:
+    """Make ``data_dir`` a fresh demo directory, start the demo campaign, simulate into it."""
+    prepare_demo_dir(data_dir)
+    demo_settings = settings.model_copy(update={"data_dir": data_dir, "state_url": None})
+    url = demo_settings.resolved_state_url
+    migrate(url)
+    with session_scope(url) as session:
+        create_campaign(session, DEMO_CAMPAIGN)
+    return demo_settings, run_simulation(demo_settings, config, on_progress=on_progress)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -25,7 +25,15 @@ from drivetrain.demo.fleet_block import FleetBlock, FleetState, build_block, ini
 from drivetrain.demo.fleet_builder import Fleet, build_fleet, select_models
 from drivetrain.errors import InputError
 from drivetrain.fleet import VehicleRecord
-from drivetrain.ingest import CollectionContext, WriteReport, new_run_id, write_telemetry
+from drivetrain.ingest import (
+    Campaign,
+    CampaignFilter,
+    CollectionContext,
+    VehicleTarget,
+    WriteReport,
+    new_run_id,
+    write_telemetry,
+)
 from drivetrain.lake import TABLES, Lake
 
 BLOCK_SIZE = 250
@@ -86,10 +94,17 @@ class _Collected:
 
 
 def simulate_fleet(
-    config: SimulationConfig, lake: Lake, *, on_progress: Progress | None = None
+    config: SimulationConfig,
+    lake: Lake,
+    *,
+    campaigns: Sequence[Campaign] | None = None,
+    on_progress: Progress | None = None,
 ) -> SimulationReport:
     """Simulate ``config`` into ``lake``; all tables are written or none is.
 
+    With ``campaigns``, telemetry passes the same minimisation filter as any
+    ingestion: only what an active campaign asks for is stored, the rest is
+    counted in ``report.telemetry.dropped``. Without, everything is stored.
     The vehicle records are returned for the caller to register in the state
     store once the lake writes have succeeded.
     """
@@ -108,7 +123,7 @@ def simulate_fleet(
     before = {name: lake.version(name) for name in TABLES}
     try:
         batches = _telemetry_batches(config, fleet, block_seeds, start, collected, on_progress)
-        report = write_telemetry(lake, batches, context)
+        report = write_telemetry(lake, batches, context, campaigns=_filter(campaigns, fleet))
         versions = {"telemetry": report.version or 0}
         for name, parts in (
             ("trips", collected.trips),
@@ -138,6 +153,15 @@ def simulate_fleet(
         faults=faults,
         elapsed_s=time.perf_counter() - began,
     )
+
+
+def _filter(campaigns: Sequence[Campaign] | None, fleet: Fleet) -> CampaignFilter | None:
+    if campaigns is None:
+        return None
+    targets = {
+        r.vehicle_id: VehicleTarget(r.brand, r.model_id, r.market) for r in fleet.records
+    }
+    return CampaignFilter(campaigns, targets)
 
 
 def roll_back(lake: Lake, before: dict[str, int | None]) -> None:

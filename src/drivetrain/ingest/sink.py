@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from drivetrain.catalog import load_signal_catalog
+from drivetrain.ingest.campaigns import CampaignFilter
 from drivetrain.lake import Lake, table_spec
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class WriteReport:
     rows_written: int = 0
     rows_quarantined: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+    rows_dropped: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
     version: int | None = None
     quarantine_version: int | None = None
 
@@ -153,13 +156,21 @@ def _check_telemetry(batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
     return bad, reasons
 
 
-def write_telemetry(lake: Lake, data: ArrowBatches, context: CollectionContext) -> WriteReport:
+def write_telemetry(
+    lake: Lake,
+    data: ArrowBatches,
+    context: CollectionContext,
+    *,
+    campaigns: CampaignFilter | None = None,
+) -> WriteReport:
     """Check and store long-format signals ``(vehicle_id, ts, signal, value)``.
 
     Good rows are appended to ``telemetry`` in one commit; refused rows go to
-    ``quarantine`` with their reason. Structural problems (missing columns,
-    wrong types) raise :class:`~drivetrain.errors.SchemaMismatch` before
-    anything is written.
+    ``quarantine`` with their reason. With ``campaigns``, only rows an active
+    campaign asks for are stored and the others are dropped and counted by
+    reason (data minimisation). Structural problems (missing columns, wrong
+    types) raise :class:`~drivetrain.errors.SchemaMismatch` before anything
+    is written.
     """
     report = WriteReport(table="telemetry", run_id=context.run_id)
     quarantine = _Quarantine(context, "telemetry")
@@ -178,14 +189,22 @@ def write_telemetry(lake: Lake, data: ArrowBatches, context: CollectionContext) 
                 report.reasons.update(reasons[bad].tolist())
                 batch = batch.filter(pa.array(~bad))
             offset += len(bad)
+            if campaigns is not None:
+                batch, dropped = campaigns.apply(batch)
+                report.dropped.update(dropped)
+                report.rows_dropped += sum(dropped.values())
             report.rows_written += batch.num_rows
             yield batch
 
     report.version = lake.append("telemetry", good_batches(), run_id=context.run_id)
     report.rows_quarantined = len(quarantine.rows)
     log.info(
-        "%s from %s: %d rows stored, %d quarantined",
-        context.run_id, context.source, report.rows_written, report.rows_quarantined,
+        "%s from %s: %d rows stored, %d quarantined, %d dropped by campaigns",
+        context.run_id,
+        context.source,
+        report.rows_written,
+        report.rows_quarantined,
+        report.rows_dropped,
     )
     if quarantine.rows:
         log.warning("quarantined rows by reason: %s", dict(report.reasons))

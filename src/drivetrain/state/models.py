@@ -19,15 +19,17 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import JSON, TypeDecorator
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -123,3 +125,34 @@ class EcuSoftwareRow(Base):
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     vehicle: Mapped[VehicleRow] = relationship(back_populates="software")
+
+
+CAMPAIGN_STATUSES: tuple[str, ...] = ("active", "stopped")
+
+
+class CampaignRow(Base):
+    """A data-collection campaign: which vehicles, which signals, how often, why."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in CAMPAIGN_STATUSES) + ")", name="status"
+        ),
+        Index("ix_campaigns_status", "status"),
+    )
+
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    purpose: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(8))
+    signals: Mapped[list[str]] = mapped_column(JSON)
+    target_brands: Mapped[list[str]] = mapped_column(JSON)
+    target_models: Mapped[list[str]] = mapped_column(JSON)
+    target_markets: Mapped[list[str]] = mapped_column(JSON)
+    period_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    condition: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pre_trigger_s: Mapped[float] = mapped_column(Float, default=0.0)
+    post_trigger_s: Mapped[float] = mapped_column(Float, default=0.0)
+    retention_days: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
