@@ -53,6 +53,10 @@ class Settings(BaseSettings):
         description="Query/batch engine of the lake ('embedded' = DuckDB/Polars over Arrow).",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    category_overrides: dict[str, str] = Field(
+        default_factory=dict,
+        description="Data category per VSS path prefix, overriding the default rules.",
+    )
 
     @field_validator("state_url")
     @classmethod
@@ -64,6 +68,11 @@ class Settings(BaseSettings):
     @property
     def lake_dir(self) -> Path:
         return self.data_dir / "lake"
+
+    @property
+    def imported_catalog(self) -> Path:
+        """Where 'drivetrain catalog import-vss' writes the imported VSS catalog."""
+        return self.data_dir / "catalog" / "vss_signals.json"
 
     @property
     def resolved_state_url(self) -> str:

@@ -24,14 +24,26 @@ from drivetrain.catalog.models import (
     VssSignal,
 )
 from drivetrain.catalog.obd import MODE_01_PIDS, ObdPid, decode_pid, encode_pid, get_pid
-from drivetrain.catalog.signals import get_signal, load_signal_catalog
+from drivetrain.catalog.signals import (
+    catalog_generation,
+    get_signal,
+    load_signal_catalog,
+    use_imported_catalog,
+)
 from drivetrain.catalog.vehicle_models import (
     get_vehicle_model,
     load_vehicle_models,
     parse_manifest,
 )
+from drivetrain.catalog.vss_import import (
+    DEFAULT_CATEGORY_RULES,
+    categorise,
+    import_vss,
+    write_catalog,
+)
 
 __all__ = [
+    "DEFAULT_CATEGORY_RULES",
     "MODE_01_PIDS",
     "CarrierLimits",
     "DataCategory",
@@ -46,14 +58,19 @@ __all__ = [
     "VssSignal",
     "available_dbcs",
     "carrier_limits",
+    "catalog_generation",
+    "categorise",
     "decode_pid",
     "encode_pid",
     "get_pid",
     "get_signal",
     "get_vehicle_model",
+    "import_vss",
     "load_dbc",
     "load_signal_catalog",
     "load_vehicle_models",
     "parse_manifest",
     "quantise",
+    "use_imported_catalog",
+    "write_catalog",
 ]

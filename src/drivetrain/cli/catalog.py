@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from drivetrain.catalog import load_signal_catalog, load_vehicle_models
-from drivetrain.cli.output import handle_errors, print_json, print_table
+from drivetrain.catalog import (
+    import_vss,
+    load_signal_catalog,
+    load_vehicle_models,
+    use_imported_catalog,
+    write_catalog,
+)
+from drivetrain.cli.output import console, handle_errors, print_json, print_table
+from drivetrain.settings import Settings
 
 app = typer.Typer(help="The signal catalog (VSS) and the vehicle models.", no_args_is_help=True)
 
@@ -53,3 +62,47 @@ def search(
         ("path", "unit", "category", "models reporting it"),
         ((s.path, s.unit, s.category, ", ".join(reporting)) for s, reporting in found),
     )
+
+
+@app.command("import-vss")
+@handle_errors
+def import_vss_command(
+    ctx: typer.Context,
+    vspec: Annotated[Path, typer.Argument(help="Root .vspec file of the VSS tree.")],
+    overlay: Annotated[
+        list[Path] | None, typer.Option(help="Overlay .vspec file (repeatable), e.g. an OEM's.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Import a full VSS tree (and overlays) into this data directory's catalog.
+
+    Every sensor, actuator and attribute gets a data category (category_overrides
+    in drivetrain.toml change the defaults). The imported signals extend the
+    shipped catalog for every later command.
+    Example: drivetrain catalog import-vss spec/VehicleSignalSpecification.vspec
+    --overlay overlays/extensions/OBD.vspec
+    """
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    signals = import_vss(
+        vspec, overlays=tuple(overlay or ()), overrides=settings.category_overrides
+    )
+    target = settings.imported_catalog
+    write_catalog(signals, target, source=str(vspec))
+    use_imported_catalog(target)
+    counts = Counter((s.type, s.category) for s in signals)
+    if as_json:
+        print_json(
+            {
+                "signals": len(signals),
+                "file": str(target),
+                "by_category": Counter(s.category for s in signals),
+            }
+        )
+        return
+    print_table(
+        f"imported {len(signals)} signals into {target}",
+        ("type", "category", "signals"),
+        ((t, c, n) for (t, c), n in sorted(counts.items())),
+    )
+    console.print(f"catalog now holds {len(load_signal_catalog())} signals")

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from drivetrain.catalog import use_imported_catalog
 from drivetrain.cli import campaign as campaign_cli
 from drivetrain.cli import catalog as catalog_cli
 from drivetrain.cli.output import (
@@ -67,6 +68,8 @@ def _main(
     overrides = {"data_dir": data_dir} if data_dir else {}
     settings = load_settings(config, **overrides)
     configure_logging(settings.log_level)
+    if settings.imported_catalog.is_file():
+        use_imported_catalog(settings.imported_catalog)
     ctx.obj = settings
 
 

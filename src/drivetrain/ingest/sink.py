@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from drivetrain.catalog import load_signal_catalog
+from drivetrain.catalog import catalog_generation, load_signal_catalog
 from drivetrain.ingest.campaigns import CampaignFilter
 from drivetrain.lake import Lake, table_spec
 
@@ -104,7 +104,7 @@ def _as_strings(column: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array 
 
 
 @cache
-def _catalog_bounds() -> tuple[pa.Array, np.ndarray, np.ndarray]:
+def _catalog_bounds(generation: int) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Catalog paths with their VSS minimum and maximum (±inf where the standard has none)."""
     catalog = load_signal_catalog()
     names = sorted(catalog)
@@ -119,7 +119,7 @@ def _or(value: float | None, default: float) -> float:
 
 def _check_telemetry(batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised row checks; returns (bad mask, reason per row)."""
-    paths, lows, highs = _catalog_bounds()
+    paths, lows, highs = _catalog_bounds(catalog_generation())
     n = batch.num_rows
     reasons = np.full(n, "", dtype=object)
 
