@@ -16,6 +16,7 @@ from drivetrain.catalog import (
     write_catalog,
 )
 from drivetrain.cli.output import console, handle_errors, print_json, print_table
+from drivetrain.ingest.obd_log import describe_dtc
 from drivetrain.settings import Settings
 
 app = typer.Typer(help="The signal catalog (VSS) and the vehicle models.", no_args_is_help=True)
@@ -106,3 +107,14 @@ def import_vss_command(
         ((t, c, n) for (t, c), n in sorted(counts.items())),
     )
     console.print(f"catalog now holds {len(load_signal_catalog())} signals")
+
+
+@app.command("dtc")
+@handle_errors
+def dtc(code: Annotated[str, typer.Argument(help="A DTC such as P0128.")]) -> None:
+    """Describe a generic diagnostic trouble code (SAE J2012, from the obd package's table).
+
+    Example: drivetrain catalog dtc P0128
+    """
+    description = describe_dtc(code.upper())
+    console.print(f"{code.upper()}: {description or 'no generic description (manufacturer code?)'}")

@@ -13,6 +13,7 @@ import typer
 from drivetrain.catalog import use_imported_catalog
 from drivetrain.cli import campaign as campaign_cli
 from drivetrain.cli import catalog as catalog_cli
+from drivetrain.cli import ingest as ingest_cli
 from drivetrain.cli.output import (
     console,
     handle_errors,
@@ -48,6 +49,7 @@ app.add_typer(fleet_app, name="fleet")
 app.add_typer(lake_app, name="lake")
 app.add_typer(campaign_cli.app, name="campaign")
 app.add_typer(catalog_cli.app, name="catalog")
+app.add_typer(ingest_cli.app, name="ingest")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 

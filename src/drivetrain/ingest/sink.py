@@ -226,3 +226,32 @@ def _iter_batches(data: ArrowBatches) -> Iterator[pa.RecordBatch]:
         yield data
     else:
         yield from data
+
+
+def quarantine_records(
+    lake: Lake,
+    context: CollectionContext,
+    target: str,
+    records: list[tuple[str, str, str]],
+    *,
+    vehicle_id: str | None = None,
+) -> int | None:
+    """Store refused input records ``(location, reason, raw text)``; returns the version."""
+    if not records:
+        return None
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "run_id": context.run_id,
+            "ts": now,
+            "target_table": target,
+            "source": context.source,
+            "location": location,
+            "reason": reason,
+            "record": raw,
+            "vehicle_id": vehicle_id,
+        }
+        for location, reason, raw in records
+    ]
+    table = pa.Table.from_pylist(rows, schema=table_spec("quarantine").input_schema)
+    return lake.append("quarantine", table, run_id=context.run_id)

@@ -1,0 +1,72 @@
+"""``drivetrain ingest …`` — bring vehicle data in through the collection choke point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from drivetrain.catalog import get_vehicle_model
+from drivetrain.cli.output import console, handle_errors, print_json, print_table
+from drivetrain.fleet import get_vehicle
+from drivetrain.ingest import CampaignFilter, CollectionContext, VehicleTarget, list_campaigns
+from drivetrain.ingest.obd_log import ingest_obd_log
+from drivetrain.lake import Lake
+from drivetrain.settings import Settings
+from drivetrain.state import migrate, session_scope
+
+app = typer.Typer(
+    help="Bring vehicle data in: OBD-II logs now, CAN logs next.", no_args_is_help=True
+)
+
+
+@app.command("obd")
+@handle_errors
+def obd(
+    ctx: typer.Context,
+    log: Annotated[Path, typer.Argument(help="OBD-II response log (see docs/ingest.md).")],
+    vehicle: Annotated[str, typer.Option(help="Registered vehicle id the log came from.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Decode an OBD-II log (service 01 PIDs, service 03/07 DTCs) into the lake.
+
+    Only what an active campaign asks for is stored; unreadable lines are
+    quarantined with their line number.
+    Example: drivetrain ingest obd trip.log --vehicle veh_3fa9c01b2e7d
+    """
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    url = settings.resolved_state_url
+    migrate(url)
+    with session_scope(url) as session:
+        record = get_vehicle(session, vehicle)
+        campaigns = list_campaigns(session, active_only=True)
+    model = get_vehicle_model(record.model_id)
+    target = VehicleTarget(record.brand, record.model_id, record.market)
+    context = CollectionContext(source=f"obd:{log.name}", purpose="vehicle_health")
+    report = ingest_obd_log(
+        Lake(settings.lake_dir),
+        log,
+        vehicle_id=vehicle,
+        model=model,
+        context=context,
+        campaigns=CampaignFilter(campaigns, {vehicle: target}),
+    )
+    summary = {
+        "run_id": context.run_id,
+        "signals_stored": report.telemetry.rows_written,
+        "signals_dropped": dict(report.telemetry.dropped),
+        "signals_quarantined": report.telemetry.rows_quarantined,
+        "dtc_events": report.dtc_events,
+        "lines_rejected": report.rejected_lines,
+    }
+    if as_json:
+        print_json(summary)
+        return
+    print_table("OBD-II log ingested", ("", "count"), ((k, v) for k, v in summary.items()))
+    if not campaigns:
+        console.print(
+            "[yellow]no active campaign: nothing was stored[/] (drivetrain campaign create …)"
+        )
+
