@@ -53,6 +53,8 @@ class Settings(BaseSettings):
         description="Query/batch engine of the lake ('embedded' = DuckDB/Polars over Arrow).",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker of the vehicle gateway.")
+    mqtt_port: int = Field(default=1883, ge=1, le=65535, description="Its port.")
     category_overrides: dict[str, str] = Field(
         default_factory=dict,
         description="Data category per VSS path prefix, overriding the default rules.",

@@ -13,6 +13,7 @@ import typer
 from drivetrain.catalog import use_imported_catalog
 from drivetrain.cli import campaign as campaign_cli
 from drivetrain.cli import catalog as catalog_cli
+from drivetrain.cli import gateway as gateway_cli
 from drivetrain.cli import ingest as ingest_cli
 from drivetrain.cli.output import (
     console,
@@ -23,7 +24,7 @@ from drivetrain.cli.output import (
     progress_bar,
 )
 from drivetrain.demo import SimulationConfig, SimulationReport, run_simulation
-from drivetrain.demo.run import DEMO_CAMPAIGN, run_demo
+from drivetrain.demo.run import DEMO_CAMPAIGN, publish_simulation, run_demo
 from drivetrain.errors import InputError
 from drivetrain.fleet import list_vehicles
 from drivetrain.lake import Lake, query
@@ -50,6 +51,7 @@ app.add_typer(lake_app, name="lake")
 app.add_typer(campaign_cli.app, name="campaign")
 app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(ingest_cli.app, name="ingest")
+app.add_typer(gateway_cli.app, name="gateway")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -113,6 +115,15 @@ def fleet_simulate(
         list[str] | None,
         typer.Option(help="Collect for this campaign (repeatable); default: all active ones."),
     ] = None,
+    publish: Annotated[
+        bool,
+        typer.Option(
+            "--publish",
+            help="Publish telemetry as VSS JSON to the MQTT broker (for 'gateway run') "
+            "instead of writing the lake.",
+        ),
+    ] = False,
+    window: Annotated[float, typer.Option(help="With --publish: seconds per message.")] = 60.0,
     as_json: JsonOption = False,
 ) -> None:
     """Simulate a multi-brand fleet into the lake and register it.
@@ -132,6 +143,19 @@ def fleet_simulate(
         models=tuple(model) if model else None,
     )
     config.validate()
+    if publish:
+        published = publish_simulation(_settings(ctx), config, window_s=window)
+        result = {
+            "messages": published.messages,
+            "signals": published.signals,
+            "elapsed_s": round(published.elapsed_s, 2),
+            "messages_per_s": round(published.messages_per_s),
+        }
+        if as_json:
+            print_json(result)
+        else:
+            print_table("published over MQTT", ("", "value"), result.items())
+        return
     report = _simulate(_settings(ctx), config, quiet=as_json, campaign_ids=campaign)
     if as_json:
         print_json(_report_json(report))

@@ -6,10 +6,12 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from drivetrain.demo.publisher import PublishReport, publish_fleet
 from drivetrain.demo.simulator import (
     Progress,
     SimulationConfig,
     SimulationReport,
+    plan_fleet,
     roll_back,
     simulate_fleet,
 )
@@ -122,3 +124,32 @@ def run_demo(
     with session_scope(url) as session:
         create_campaign(session, DEMO_CAMPAIGN)
     return demo_settings, run_simulation(demo_settings, config, on_progress=on_progress)
+
+
+def publish_simulation(
+    settings: Settings,
+    config: SimulationConfig,
+    *,
+    window_s: float = 60.0,
+    qos: int = 1,
+    on_progress: Progress | None = None,
+) -> PublishReport:
+    """Register the simulated fleet, then publish its telemetry to the MQTT broker.
+
+    The vehicles publish VSS JSON to ``vehicles/{vehicle_id}/vss``, as
+    ``drivetrain gateway run`` expects; nothing is written to the lake here.
+    """
+    settings.ensure_data_dir()
+    url = settings.resolved_state_url
+    migrate(url)
+    fleet, _, _ = plan_fleet(config)
+    with session_scope(url) as session:
+        register_vehicles(session, fleet.records)
+    return publish_fleet(
+        config,
+        host=settings.mqtt_host,
+        port=settings.mqtt_port,
+        window_s=window_s,
+        qos=qos,
+        on_progress=on_progress,
+    )

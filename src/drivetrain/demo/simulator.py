@@ -108,14 +108,9 @@ def simulate_fleet(
     The vehicle records are returned for the caller to register in the state
     store once the lake writes have succeeded.
     """
-    config.validate()
     began = time.perf_counter()
     run_id = new_run_id("sim")
-    models = select_models(config.brands, config.models)
-    start = datetime(config.start.year, config.start.month, config.start.day, tzinfo=UTC)
-    root = np.random.SeedSequence(config.seed)
-    fleet_seed, *block_seeds = root.spawn(1 + -(-config.vehicles // BLOCK_SIZE))
-    fleet = build_fleet(np.random.default_rng(fleet_seed), config.vehicles, models, start)
+    fleet, block_seeds, start = plan_fleet(config)
     collected = _Collected()
     context = CollectionContext(
         source="simulator", purpose="product_improvement", campaign_id="demo", run_id=run_id
@@ -153,6 +148,25 @@ def simulate_fleet(
         faults=faults,
         elapsed_s=time.perf_counter() - began,
     )
+
+
+def plan_fleet(config: SimulationConfig) -> tuple[Fleet, list[np.random.SeedSequence], datetime]:
+    """The fleet of ``config`` and the seeds of its vehicle blocks (same seed, same fleet)."""
+    config.validate()
+    models = select_models(config.brands, config.models)
+    start = datetime(config.start.year, config.start.month, config.start.day, tzinfo=UTC)
+    root = np.random.SeedSequence(config.seed)
+    fleet_seed, *block_seeds = root.spawn(1 + -(-config.vehicles // BLOCK_SIZE))
+    fleet = build_fleet(np.random.default_rng(fleet_seed), config.vehicles, models, start)
+    return fleet, block_seeds, start
+
+
+def iter_telemetry(
+    config: SimulationConfig, *, on_progress: Progress | None = None
+) -> Iterator[pa.RecordBatch]:
+    """The telemetry ``simulate_fleet`` would store, as batches (one per block and day)."""
+    fleet, block_seeds, start = plan_fleet(config)
+    yield from _telemetry_batches(config, fleet, block_seeds, start, _Collected(), on_progress)
 
 
 def _filter(campaigns: Sequence[Campaign] | None, fleet: Fleet) -> CampaignFilter | None:

@@ -1,0 +1,43 @@
+"""From the command line: simulate --publish → broker → gateway run → lake, with campaigns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from drivetrain.cli.main import app
+from drivetrain.lake import Lake
+
+from .conftest import Broker
+
+
+@pytest.mark.slow
+def test_publish_then_gateway_run(
+    broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRIVETRAIN_MQTT_PORT", str(broker.port))
+    runner = CliRunner()
+    base = ["--data-dir", str(tmp_path)]
+
+    def run(*args: str) -> dict[str, object]:
+        result = runner.invoke(app, [*base, *args, "--json"])
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+    run("campaign", "create", "no-location", "--purpose", "vehicle_health",
+        "--signal", "Vehicle.Speed", "--signal", "Vehicle.Powertrain.*")
+    run("gateway", "run", "--duration", "1")  # opens the persistent session
+    published = run("fleet", "simulate", "--publish", "--vehicles", "4", "--days", "1",
+                    "--model", "tesla-model-3", "--window", "120")
+    stats = run("gateway", "run", "--max-messages", str(published["messages"]),
+                "--duration", "60", "--batch-seconds", "0.5")
+    assert stats["received"] == published["messages"]
+    stored = Lake(tmp_path / "lake").read("telemetry")
+    signals = set(stored["signal"].to_pylist())
+    assert "Vehicle.Speed" in signals
+    assert not any(s.startswith("Vehicle.CurrentLocation") for s in signals)
+    assert stored.num_rows == stats["stored_rows"]
+    assert stats["dropped_rows"] > 0  # location and the rest, never stored
