@@ -1,9 +1,10 @@
-"""DBC introspection and the value range each signal carrier can represent.
+"""DBC files, and the value range each signal carrier can represent.
 
-DBC files come from the ``opendbc`` package (its plain files and the ones it
-generates in memory, such as ``chrysler_pacifica_2017_hybrid_generated``).
-opendbc's own parser gives the layout of each signal; it drops units and
-comments, so those are read from the DBC text itself.
+DBC files come from the ``opendbc`` package (its plain files, the generator's
+inputs, and the DBCs it generates in memory, such as
+``chrysler_pacifica_2017_hybrid_generated``) or from any path, and are read by
+drivetrain's own parser (``dbc_parser``), which loads every file opendbc ships
+and lists what it had to tolerate in ``DbcDatabase.warnings``.
 
 ``carrier_limits`` answers, in VSS units, which values a binding's carrier (a
 CAN signal or an OBD-II PID) can represent and in which steps; ``quantise``
@@ -13,96 +14,43 @@ trip exactly.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from functools import cache
-from types import MappingProxyType
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from drivetrain.catalog.dbc_model import (
+    DbcDatabase,
+    DbcMessage,
+    DbcSignal,
+    DbcWarning,
+    close_hint,
+)
+from drivetrain.catalog.dbc_parser import DbcSyntaxError, parse_dbc
 from drivetrain.catalog.models import SignalBinding
 from drivetrain.catalog.obd import get_pid
 from drivetrain.catalog.signals import get_signal
 from drivetrain.errors import InputError, NotFound
 
+__all__ = [
+    "CarrierLimits",
+    "DbcDatabase",
+    "DbcMessage",
+    "DbcSignal",
+    "DbcSyntaxError",
+    "DbcWarning",
+    "available_dbcs",
+    "carrier_limits",
+    "load_dbc",
+    "opendbc_source_files",
+    "quantise",
+]
+
 _EPS = 1e-9
-
-_BO_RE = re.compile(r"^BO_\s+(\d+)\s+(\w+)\s*:", re.MULTILINE)
-_SG_RE = re.compile(
-    r"^\s*SG_\s+(\w+)(?:\s+(?:m\d+M?|M))?\s*:\s*\d+\|\d+@[01][+-]\s*"
-    r"\([^)]*\)\s*\[[^\]]*\]\s*\"([^\"]*)\""
-)
-_CM_SG_RE = re.compile(r'CM_\s+SG_\s+(\d+)\s+(\w+)\s+"((?:[^"\\]|\\.)*)"\s*;', re.DOTALL)
-_CM_BO_RE = re.compile(r'CM_\s+BO_\s+(\d+)\s+"((?:[^"\\]|\\.)*)"\s*;', re.DOTALL)
-
-
-@dataclass(frozen=True, slots=True)
-class DbcSignal:
-    """One signal of a DBC message; ``physical = raw * factor + offset`` in ``unit``."""
-
-    name: str
-    start_bit: int
-    msb: int
-    lsb: int
-    size: int
-    is_signed: bool
-    factor: float
-    offset: float
-    is_little_endian: bool
-    unit: str = ""
-    comment: str = ""
-
-    @property
-    def raw_range(self) -> tuple[int, int]:
-        """Smallest and largest raw integer the signal's bits hold."""
-        if self.is_signed:
-            return -(1 << (self.size - 1)), (1 << (self.size - 1)) - 1
-        return 0, (1 << self.size) - 1
-
-
-@dataclass(frozen=True, slots=True)
-class DbcMessage:
-    """One CAN message of a DBC file."""
-
-    name: str
-    address: int
-    size: int
-    signals: Mapping[str, DbcSignal]
-    comment: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class DbcDatabase:
-    """A parsed DBC file: its messages by name."""
-
-    name: str
-    messages: Mapping[str, DbcMessage] = field(default_factory=dict)
-
-    def message(self, name: str) -> DbcMessage:
-        """The message called ``name``; ``NotFound`` lists the closest names."""
-        try:
-            return self.messages[name]
-        except KeyError:
-            raise NotFound(
-                f"DBC {self.name!r} has no message {name!r}",
-                hint=_close_hint(name, self.messages),
-            ) from None
-
-    def signal(self, message: str, name: str) -> DbcSignal:
-        """The signal ``name`` of ``message``; ``NotFound`` lists the closest names."""
-        msg = self.message(message)
-        try:
-            return msg.signals[name]
-        except KeyError:
-            raise NotFound(
-                f"DBC {self.name!r} message {message!r} has no signal {name!r}",
-                hint=_close_hint(name, msg.signals),
-            ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,78 +80,57 @@ def _available() -> tuple[str, ...]:
     return tuple(sorted(files | set(get_generated_dbcs())))
 
 
-def load_dbc(name: str) -> DbcDatabase:
-    """Parse the opendbc DBC called ``name`` (cached), with units and comments."""
-    if name not in _available():
-        raise NotFound(f"no DBC named {name!r} in opendbc", hint=_close_hint(name, _available()))
-    return _load(name)
+def opendbc_source_files() -> tuple[str, ...]:
+    """Every ``.dbc`` file opendbc ships, generator inputs included, relative to its folder.
+
+    Each (e.g. ``generator/chrysler/_stellantis_common``) is a name ``load_dbc`` accepts.
+    """
+    from opendbc import DBC_PATH
+
+    root = Path(DBC_PATH)
+    return tuple(sorted(str(p.relative_to(root))[:-4] for p in root.rglob("*.dbc")))
+
+
+def load_dbc(name: str | os.PathLike[str]) -> DbcDatabase:
+    """Parse a DBC (cached): an opendbc name, a file under opendbc's folder, or a path.
+
+    Raises ``NotFound`` for an unknown name and ``DbcSyntaxError`` (an
+    ``InputError`` naming file, line and column) for a file that cannot be
+    parsed; tolerated quirks are in the result's ``warnings``.
+    """
+    from opendbc import DBC_PATH
+
+    text = os.fspath(name)
+    if text in _available():
+        return _load_opendbc(text)
+    for candidate in (Path(text), Path(DBC_PATH) / text):
+        for path in (candidate, candidate.with_name(candidate.name + ".dbc")):
+            if path.suffix == ".dbc" and path.is_file():
+                return _load_file(str(path.resolve()))
+    raise NotFound(f"no DBC named {text!r} in opendbc", hint=close_hint(text, _available()))
 
 
 @cache
-def _load(name: str) -> DbcDatabase:
-    from opendbc.can.dbc import DBC
-
-    parsed = DBC(name)
-    text = _dbc_text(name)
-    units = _units(text)
-    signal_comments = {(int(a), s): c for a, s, c in _CM_SG_RE.findall(text)}
-    message_comments = {int(a): c for a, c in _CM_BO_RE.findall(text)}
-    messages: dict[str, DbcMessage] = {}
-    for address, msg in parsed.msgs.items():
-        signals = {
-            sig.name: DbcSignal(
-                name=sig.name,
-                start_bit=int(sig.start_bit),
-                msb=int(sig.msb),
-                lsb=int(sig.lsb),
-                size=int(sig.size),
-                is_signed=bool(sig.is_signed),
-                factor=float(sig.factor),
-                offset=float(sig.offset),
-                is_little_endian=bool(sig.is_little_endian),
-                unit=units.get((address, sig.name), ""),
-                comment=signal_comments.get((address, sig.name), ""),
-            )
-            for sig in msg.sigs.values()
-        }
-        messages[msg.name] = DbcMessage(
-            name=msg.name,
-            address=int(address),
-            size=int(msg.size),
-            signals=MappingProxyType(signals),
-            comment=message_comments.get(int(address), ""),
-        )
-    return DbcDatabase(name=name, messages=MappingProxyType(messages))
-
-
-def _dbc_text(name: str) -> str:
+def _load_opendbc(name: str) -> DbcDatabase:
     from opendbc import DBC_PATH, get_generated_dbcs
 
     generated: dict[str, str] = get_generated_dbcs()
     if name in generated:
-        return generated[name]
-    with open(os.path.join(DBC_PATH, f"{name}.dbc"), encoding="utf-8", errors="replace") as f:
-        return f.read()
+        return parse_dbc(generated[name], name=name, file=f"{name} (generated by opendbc)")
+    return _load_file(os.path.join(DBC_PATH, f"{name}.dbc"))
 
 
-def _units(text: str) -> dict[tuple[int, str], str]:
-    units: dict[tuple[int, str], str] = {}
-    address = -1
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("BO_ "):
-            bo = _BO_RE.match(stripped)
-            address = int(bo.group(1)) if bo else -1
-        elif stripped.startswith("SG_ ") and (sg := _SG_RE.match(stripped)):
-            units[(address, sg.group(1))] = sg.group(2).strip()
-    return units
-
-
-def _close_hint(name: str, known: Mapping[str, object] | tuple[str, ...]) -> str:
-    names = list(known)
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
-    lead = f"did you mean {', '.join(close)}? " if close else ""
-    return f"{lead}known: {', '.join(sorted(names))}"
+@cache
+def _load_file(path: str) -> DbcDatabase:
+    data = Path(path).read_bytes()
+    try:
+        text, note = data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        text, note = data.decode("cp1252"), DbcWarning(1, 1, "not UTF-8: read as cp1252")
+    db = parse_dbc(text, name=Path(path).stem, file=path)
+    if note is not None:
+        db = replace(db, warnings=(note, *db.warnings))
+    return db
 
 
 def carrier_limits(binding: SignalBinding) -> CarrierLimits:
