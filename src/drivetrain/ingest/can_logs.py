@@ -310,8 +310,15 @@ def _write_python_can(path: Path, fmt: str, frames: Iterable[pa.Table]) -> int:
     writers: dict[str, Any] = {"asc": can.ASCWriter, "blf": can.BLFWriter, "mf4": can.MF4Writer}
     count = 0
     writer = writers[fmt](str(path))
+    started = False
     try:
         for table in frames:
+            if fmt == "asc" and not started and table.num_rows:
+                # ASC times are relative to a header date of millisecond precision:
+                # start the measurement on a whole millisecond so no microsecond is lost.
+                first_us = int(table["ts"].cast(pa.int64())[0].as_py())
+                writer.log_event("drivetrain", timestamp=(first_us // 1000) / 1000)
+                started = True
             for row in table.to_pylist():
                 writer.on_message_received(
                     can.Message(

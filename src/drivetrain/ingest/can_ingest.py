@@ -1,0 +1,177 @@
+"""CAN log → decoded DBC signals → VSS signals through the model's manifest → the lake.
+
+A log is streamed chunk by chunk (``read_can_log``), each chunk decoded with
+the vectorised decoder against every DBC the vehicle model's decoder manifest
+uses, restricted to the messages it binds. Decoded signals are mapped onto VSS
+paths with the binding's unit conversion and written through
+:func:`~drivetrain.ingest.write_telemetry` (catalog checks, campaigns) in one
+commit for the whole log. Unreadable records, frames no DBC of the model
+knows, and frames too short for their message are quarantined with the
+reason and location; counters and checksums are checked by the decoder but not
+stored as physical signals.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from drivetrain.catalog import VehicleModel, load_dbc
+from drivetrain.errors import InputError
+from drivetrain.ingest.campaigns import CampaignFilter
+from drivetrain.ingest.can_decode import decode_frames
+from drivetrain.ingest.can_logs import read_can_log
+from drivetrain.ingest.sink import (
+    CollectionContext,
+    WriteReport,
+    quarantine_records,
+    write_telemetry,
+)
+from drivetrain.lake import Lake
+
+UNKNOWN_ID = "unknown frame id"  # the decoder's reason
+MAX_QUARANTINED_FRAMES = 10_000  # per reason; the rest are counted in one summary record
+
+
+@dataclass(slots=True)
+class CanIngestReport:
+    """What a CAN log gave: frames read, decoded, not bound, refused, and the write."""
+
+    frames: int = 0
+    frames_decoded: int = 0
+    frames_not_bound: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    telemetry: WriteReport | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Mapping:
+    dbc: str
+    include: frozenset[str]
+    keys: pa.Table  # message, signal, vss, scale, offset
+
+
+def _mappings(model: VehicleModel) -> list[_Mapping]:
+    out = []
+    for dbc in model.dbc_files:
+        bound = [b for b in model.bindings if b.source == "can" and b.dbc == dbc]
+        keys = pa.table(
+            {
+                "message": [b.message for b in bound],
+                "signal": [b.signal for b in bound],
+                "vss": [b.vss for b in bound],
+                "scale": pa.array([b.scale for b in bound], pa.float64()),
+                "offset": pa.array([b.offset for b in bound], pa.float64()),
+            }
+        )
+        include = frozenset(f"{b.message}.{b.signal}" for b in bound)
+        out.append(_Mapping(dbc, include, keys))
+    if not out:
+        raise InputError(
+            f"vehicle model {model.id!r} binds no CAN signal in its decoder manifest",
+            hint="use 'drivetrain ingest obd' for an OBD-II-only vehicle",
+        )
+    return out
+
+
+def decode_to_vss(
+    frames: pa.Table, model: VehicleModel, vehicle_id: str
+) -> tuple[pa.Table, pa.Table, int, int]:
+    """Decode ``frames`` for ``model``: (VSS telemetry, rejected frames, decoded, not bound).
+
+    A frame is rejected as unknown only if no DBC of the model knows its id.
+    """
+    parts: list[pa.Table] = []
+    decoded = not_bound = 0
+    unknown: npt.NDArray[np.int64] | None = None
+    other_rows: list[npt.NDArray[np.int64]] = []
+    other_reasons: list[npt.NDArray[np.str_]] = []
+    for mapping in _mappings(model):
+        result = decode_frames(frames, load_dbc(mapping.dbc), include=mapping.include)
+        decoded += result.frames_decoded
+        not_bound += result.frames_not_requested
+        rows = result.rejects["row"].to_numpy().astype(np.int64)
+        reason = np.asarray(result.rejects["reason"].to_pylist(), dtype=str)
+        is_unknown = reason == UNKNOWN_ID
+        unknown = rows[is_unknown] if unknown is None else np.intersect1d(unknown, rows[is_unknown])
+        other_rows.append(rows[~is_unknown])
+        other_reasons.append(reason[~is_unknown])
+        sig = result.signals.select(["ts", "message", "signal", "value"])
+        sig = sig.set_column(1, "message", pc.cast(sig["message"], pa.string()))
+        sig = sig.set_column(2, "signal", pc.cast(sig["signal"], pa.string()))
+        joined = sig.join(mapping.keys, keys=["message", "signal"], join_type="inner")
+        parts.append(
+            pa.table(
+                {
+                    "vehicle_id": pa.nulls(joined.num_rows, pa.string()).fill_null(vehicle_id),
+                    "ts": joined["ts"],
+                    "signal": joined["vss"],
+                    "value": pc.add(
+                        pc.multiply(joined["value"], joined["scale"]), joined["offset"]
+                    ),
+                }
+            )
+        )
+    assert unknown is not None
+    rows = np.concatenate([unknown, *other_rows])
+    reasons = np.concatenate(
+        [np.full(len(unknown), "no DBC of the vehicle model knows this frame id"), *other_reasons]
+    )
+    rejected = frames.take(pa.array(rows)).append_column("reason", pa.array(reasons.tolist()))
+    return pa.concat_tables(parts), rejected, decoded, not_bound
+
+
+def ingest_can_log(
+    lake: Lake,
+    path: Path,
+    *,
+    vehicle_id: str,
+    model: VehicleModel,
+    context: CollectionContext,
+    campaigns: CampaignFilter | None = None,
+    chunk_rows: int = 500_000,
+) -> CanIngestReport:
+    """Decode and store the CAN log ``path`` of one vehicle of ``model``."""
+    report = CanIngestReport()
+    refused: list[tuple[str, str, str]] = []
+
+    def note(location: str, reason: str, record: str) -> None:
+        report.rejected[reason] += 1
+        if report.rejected[reason] <= MAX_QUARANTINED_FRAMES:
+            refused.append((location, reason, record))
+
+    def batches() -> Iterator[pa.Table]:
+        for chunk in read_can_log(path, chunk_rows=chunk_rows):
+            for r in chunk.rejects:
+                note(r.location, r.reason, r.record)
+            report.frames += chunk.frames.num_rows
+            telemetry, rejected, decoded, not_bound = decode_to_vss(chunk.frames, model, vehicle_id)
+            report.frames_decoded += decoded
+            report.frames_not_bound += not_bound
+            for row in rejected.to_pylist():
+                note(
+                    f"{path.name}:frame at {row['ts'].isoformat()}",
+                    row["reason"],
+                    f"id=0x{row['frame_id']:X} data={row['data'].hex().upper()}",
+                )
+            if telemetry.num_rows:
+                yield telemetry
+
+    report.telemetry = write_telemetry(lake, _batches_of(batches()), context, campaigns=campaigns)
+    for reason, count in report.rejected.items():
+        if count > MAX_QUARANTINED_FRAMES:
+            refused.append((path.name, reason, f"and {count - MAX_QUARANTINED_FRAMES} more"))
+    quarantine_records(lake, context, "telemetry", refused, vehicle_id=vehicle_id)
+    return report
+
+
+def _batches_of(tables: Iterator[pa.Table]) -> Iterator[pa.RecordBatch]:
+    for table in tables:
+        yield from table.combine_chunks().to_batches()
