@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from drivetrain.catalog import get_vehicle_model
-from drivetrain.cli.output import console, handle_errors, print_json, print_table
+from drivetrain.cli.output import console, handle_errors, print_json, print_table, progress_bar
 from drivetrain.fleet import get_vehicle
 from drivetrain.ingest import CampaignFilter, CollectionContext, VehicleTarget, list_campaigns
+from drivetrain.ingest.can_ingest import ingest_can_log
 from drivetrain.ingest.obd_log import ingest_obd_log
 from drivetrain.lake import Lake
 from drivetrain.settings import Settings
@@ -60,6 +61,7 @@ def obd(
         "signals_quarantined": report.telemetry.rows_quarantined,
         "dtc_events": report.dtc_events,
         "lines_rejected": report.rejected_lines,
+        "signals_already_stored": report.duplicates,
     }
     if as_json:
         print_json(summary)
@@ -70,3 +72,60 @@ def obd(
             "[yellow]no active campaign: nothing was stored[/] (drivetrain campaign create …)"
         )
 
+
+@app.command("can")
+@handle_errors
+def can(
+    ctx: typer.Context,
+    log: Annotated[Path, typer.Argument(help="CAN log: .log (candump), .asc, .blf or .mf4.")],
+    vehicle: Annotated[str, typer.Option(help="Registered vehicle id the log came from.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Decode a CAN log with the vehicle model's DBC files and manifest into the lake.
+
+    Signals become VSS paths with the manifest's unit conversion; only what an
+    active campaign asks for is stored. Unknown frame ids, short frames and
+    unreadable records are quarantined with their location.
+    Example: drivetrain ingest can drive.blf --vehicle veh_3fa9c01b2e7d
+    """
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    url = settings.resolved_state_url
+    migrate(url)
+    with session_scope(url) as session:
+        record = get_vehicle(session, vehicle)
+        campaigns = list_campaigns(session, active_only=True)
+    model = get_vehicle_model(record.model_id)
+    context = CollectionContext(source=f"can:{log.name}", purpose="vehicle_health")
+    with progress_bar() as bar:
+        bar.add_task(f"decoding {log.name} with {', '.join(model.dbc_files)}", total=None)
+        report = ingest_can_log(
+            Lake(settings.lake_dir),
+            log,
+            vehicle_id=vehicle,
+            model=model,
+            context=context,
+            campaigns=CampaignFilter(
+                campaigns, {vehicle: VehicleTarget(record.brand, record.model_id, record.market)}
+            ),
+        )
+    assert report.telemetry is not None
+    summary = {
+        "run_id": context.run_id,
+        "frames": report.frames,
+        "frames_decoded": report.frames_decoded,
+        "frames_not_bound": report.frames_not_bound,
+        "frames_rejected": dict(report.rejected),
+        "signals_already_stored": report.duplicates,
+        "signals_stored": report.telemetry.rows_written,
+        "signals_dropped": dict(report.telemetry.dropped),
+        "signals_quarantined": report.telemetry.rows_quarantined,
+    }
+    if as_json:
+        print_json(summary)
+        return
+    print_table("CAN log ingested", ("", "count"), ((k, v) for k, v in summary.items()))
+    if not campaigns:
+        console.print(
+            "[yellow]no active campaign: nothing was stored[/] (drivetrain campaign create …)"
+        )

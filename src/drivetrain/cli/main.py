@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from drivetrain.catalog import use_imported_catalog
+from drivetrain.catalog import get_vehicle_model, use_imported_catalog
 from drivetrain.cli import campaign as campaign_cli
 from drivetrain.cli import catalog as catalog_cli
 from drivetrain.cli import gateway as gateway_cli
@@ -24,9 +24,10 @@ from drivetrain.cli.output import (
     progress_bar,
 )
 from drivetrain.demo import SimulationConfig, SimulationReport, run_simulation
+from drivetrain.demo.can_export import export_vehicle_log
 from drivetrain.demo.run import DEMO_CAMPAIGN, publish_simulation, run_demo
 from drivetrain.errors import InputError
-from drivetrain.fleet import list_vehicles
+from drivetrain.fleet import get_vehicle, list_vehicles
 from drivetrain.lake import Lake, query
 from drivetrain.logs import configure_logging
 from drivetrain.settings import Settings, load_settings
@@ -224,6 +225,35 @@ def _print_report(report: SimulationReport) -> None:
         f"{report.rows.get('telemetry', 0):,} signal rows in {report.elapsed_s:.1f} s "
         f"({rate:,.0f} rows/s), {quarantined} quarantined"
     )
+
+
+@fleet_app.command("export-log")
+@handle_errors
+def fleet_export_log(
+    ctx: typer.Context,
+    vehicle: Annotated[str, typer.Argument(help="Registered vehicle id.")],
+    out: Annotated[Path, typer.Argument(help="Log to write: .log (candump), .asc, .blf, .mf4.")],
+    day: Annotated[str | None, typer.Option(help="Only this day (UTC), YYYY-MM-DD.")] = None,
+) -> None:
+    """Write a simulated vehicle's raw bus data as a log, encoded with its real DBC files.
+
+    OBD-II-only vehicles get a log of service 01 responses instead. Feed the
+    result to 'drivetrain ingest can' or 'drivetrain ingest obd'.
+    Example: drivetrain fleet export-log veh_3fa9c01b2e7d drive.blf --day 2026-10-01
+    """
+    settings = _settings(ctx)
+    url = settings.resolved_state_url
+    migrate(url)
+    with session_scope(url) as session:
+        record = get_vehicle(session, vehicle)
+    count = export_vehicle_log(
+        Lake(settings.lake_dir),
+        vehicle,
+        get_vehicle_model(record.model_id),
+        out,
+        day=_parse_date(day) if day else None,
+    )
+    console.print(f"wrote {count:,} records of {record.brand} {record.model_name} to {out}")
 
 
 @fleet_app.command("list")

@@ -9,16 +9,19 @@ OBD-II-bound signals become service 01 responses in the log format of
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from drivetrain.catalog import VehicleModel, encode_pid, get_pid, load_dbc
+from drivetrain.errors import NotFound
 from drivetrain.ingest.can_encode import encode_frames
 from drivetrain.ingest.can_logs import FRAME_SCHEMA, write_can_log
+from drivetrain.lake import Lake
 
 OBD_RESPONDER = 0x7E8
 
@@ -89,3 +92,30 @@ def obd_lines(telemetry: pa.Table, model: VehicleModel) -> list[str]:
         frame = " ".join(f"{b:02X}" for b in bytes([len(payload)]) + payload)
         lines.append(f"{stamp} {OBD_RESPONDER:03X} {frame}")
     return lines
+
+
+def export_vehicle_log(
+    lake: Lake, vehicle_id: str, model: VehicleModel, out: Path, *, day: date | None = None
+) -> int:
+    """Write what the vehicle's buses carried (from the lake's telemetry) as a log at ``out``.
+
+    CAN-bound signals become a CAN log in the format of ``out``'s extension;
+    for an OBD-II-only model ``out`` gets service 01 response lines. Returns
+    the number of frames or lines written.
+    """
+    where = pc.field("vehicle_id") == vehicle_id
+    if day is not None:
+        where = where & (pc.field("date") == pa.scalar(day, pa.date32()))
+    telemetry = lake.read("telemetry", filter=where)
+    if telemetry.num_rows == 0:
+        raise NotFound(
+            f"the lake holds no telemetry of {vehicle_id}" + (f" on {day}" if day else ""),
+            hint="simulate the fleet first, or pick another --day",
+        )
+    if all(b.source == "obd" for b in model.bindings):
+        lines = obd_lines(telemetry, model)
+        tmp = out.with_name(out.name + ".part")
+        tmp.write_text("\n".join(lines) + "\n", encoding="ascii")
+        tmp.replace(out)
+        return len(lines)
+    return write_vehicle_can_log(telemetry, model, out)

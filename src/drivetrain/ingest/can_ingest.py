@@ -28,6 +28,7 @@ from drivetrain.errors import InputError
 from drivetrain.ingest.campaigns import CampaignFilter
 from drivetrain.ingest.can_decode import decode_frames
 from drivetrain.ingest.can_logs import read_can_log
+from drivetrain.ingest.dedupe import drop_stored
 from drivetrain.ingest.sink import (
     CollectionContext,
     WriteReport,
@@ -47,6 +48,7 @@ class CanIngestReport:
     frames: int = 0
     frames_decoded: int = 0
     frames_not_bound: int = 0
+    duplicates: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     telemetry: WriteReport | None = None
 
@@ -161,8 +163,10 @@ def ingest_can_log(
                     row["reason"],
                     f"id=0x{row['frame_id']:X} data={row['data'].hex().upper()}",
                 )
-            if telemetry.num_rows:
-                yield telemetry
+            fresh = drop_stored(lake, telemetry)  # re-ingesting a log stores nothing twice
+            report.duplicates += telemetry.num_rows - fresh.num_rows
+            if fresh.num_rows:
+                yield fresh
 
     report.telemetry = write_telemetry(lake, _batches_of(batches()), context, campaigns=campaigns)
     for reason, count in report.rejected.items():

@@ -28,13 +28,12 @@ import time
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Any, Self, TypeAlias
 
 import paho.mqtt.client as mqtt
 import pyarrow as pa
-import pyarrow.compute as pc
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -42,6 +41,7 @@ from paho.mqtt.properties import Properties
 from drivetrain.catalog import load_signal_catalog
 from drivetrain.errors import InputError, StorageError
 from drivetrain.ingest.campaigns import CampaignFilter
+from drivetrain.ingest.dedupe import drop_stored
 from drivetrain.ingest.sink import CollectionContext, new_run_id, write_telemetry
 from drivetrain.ingest.vss_json import (
     VEHICLE_ID,
@@ -455,33 +455,3 @@ class Gateway:
             if inbound.qos > 0 and inbound.generation == generation:
                 self._client.ack(inbound.mid, inbound.qos)
                 self.stats.acked += 1
-
-
-def drop_stored(lake: Lake, rows: pa.Table) -> pa.Table:
-    """``rows`` less those whose key ``(vehicle_id, ts, signal)`` is already in ``telemetry``.
-
-    Delta file statistics prune the lookup to the files that can hold the
-    rows' dates, time span and vehicles, so live data costs a log read and
-    little else.
-    """
-    if not rows.num_rows or not lake.exists("telemetry"):
-        return rows
-    lo, hi = pc.min_max(rows["ts"]).values()
-    days = sorted({d for d in pc.cast(rows["ts"], pa.date32()).to_pylist() if isinstance(d, date)})
-    vehicles = pc.unique(rows["vehicle_id"])
-    pruning = [
-        ("date", "in", days),
-        ("ts", ">=", lo.as_py()),
-        ("ts", "<=", hi.as_py()),
-        ("vehicle_id", "in", vehicles.to_pylist()),
-    ]
-    dataset = lake.table("telemetry").to_pyarrow_dataset(file_pruning_predicate=pruning)
-    if not dataset.files:
-        return rows
-    wanted = (
-        pc.field("ts").isin(pc.unique(rows["ts"])) & pc.field("vehicle_id").isin(vehicles)
-    )
-    stored = dataset.to_table(columns=_KEY, filter=wanted)
-    if not stored.num_rows:
-        return rows
-    return rows.join(stored, keys=_KEY, join_type="left anti").select(rows.column_names)

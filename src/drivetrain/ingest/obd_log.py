@@ -29,6 +29,7 @@ from obd.decoders import parse_dtc
 from drivetrain.catalog import VehicleModel, get_pid
 from drivetrain.errors import DrivetrainError, InputError
 from drivetrain.ingest.campaigns import CampaignFilter
+from drivetrain.ingest.dedupe import drop_stored
 from drivetrain.ingest.sink import (
     CollectionContext,
     WriteReport,
@@ -153,6 +154,7 @@ class ObdIngestReport:
     telemetry: WriteReport
     dtc_events: int
     rejected_lines: int
+    duplicates: int = 0
 
 
 def ingest_obd_log(
@@ -166,7 +168,9 @@ def ingest_obd_log(
 ) -> ObdIngestReport:
     """Decode ``path`` and store its signals, DTCs and refused lines."""
     log = read_obd_log(path, model)
-    report = write_telemetry(lake, log.telemetry(vehicle_id), context, campaigns=campaigns)
+    telemetry = log.telemetry(vehicle_id)
+    fresh = drop_stored(lake, telemetry)  # re-ingesting a log stores nothing twice
+    report = write_telemetry(lake, fresh, context, campaigns=campaigns)
     if log.dtcs:
         write_records(lake, "dtc_events", log.dtc_events(vehicle_id), context)
     quarantine_records(
@@ -176,4 +180,6 @@ def ingest_obd_log(
         [(f"{path.name}:{n}", reason, text) for n, reason, text in log.rejects],
         vehicle_id=vehicle_id,
     )
-    return ObdIngestReport(report, len(log.dtcs), len(log.rejects))
+    return ObdIngestReport(
+        report, len(log.dtcs), len(log.rejects), telemetry.num_rows - fresh.num_rows
+    )
