@@ -35,15 +35,19 @@ def classify_signal(name: str) -> SignalKind:
 
     Matches the words opendbc's checksum rules use (``COUNTER``, ``CHECKSUM``,
     Tesla's ``*Counter``/``*Checksum``) and the usual OEM spellings (``CRC``,
-    ``CNT``, ``ALIVE``, VW's ``BZ``/``Zaehler``), as a whole name or as its
-    last word (``ESP_21_CRC``, ``LKAS_Counter``, ``0_COUNTER``).
+    ``CNT``, ``ALIVE``, VW's ``BZ``/``Zaehler``), as a whole name, one of its
+    words or inside a word (``ESP_21_CRC``, ``LKAS_Counter``, ``0_COUNTER``,
+    ``WHL_SPD_AliveCounter_LSB``).
     """
     words = [w.upper() for w in _WORD_SPLIT.split(name) if w]
     upper = name.upper()
     last = words[-1] if words else ""
-    if last in _CHECKSUM_WORDS or upper.endswith(("CHECKSUM", "CHKSUM")):
+    # Short tokens (CRC, CNT, CTR, BZ…) count only as the last word — CAN_RX_AVG_CTR_TOTAL
+    # is a physical count — but the unambiguous spellings count anywhere, as Hyundai
+    # writes WHL_SPD_Checksum_LSB and CF_Ems_AliveCounterEMS9.
+    if last in _CHECKSUM_WORDS or "CHECKSUM" in upper or "CHKSUM" in upper:
         return "checksum"
-    if last in _COUNTER_WORDS or upper.endswith(("COUNTER", "ALIVE")):
+    if last in _COUNTER_WORDS or "COUNTER" in upper or "ALIVE" in upper:
         return "counter"
     return "physical"
 

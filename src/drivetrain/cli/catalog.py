@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
@@ -9,12 +10,14 @@ from typing import Annotated
 import typer
 
 from drivetrain.catalog import (
+    get_vehicle_model,
     import_vss,
     load_signal_catalog,
     load_vehicle_models,
     use_imported_catalog,
     write_catalog,
 )
+from drivetrain.catalog.manifest_check import check_manifest
 from drivetrain.cli.output import console, handle_errors, print_json, print_table
 from drivetrain.ingest.obd_log import describe_dtc
 from drivetrain.settings import Settings
@@ -118,3 +121,78 @@ def dtc(code: Annotated[str, typer.Argument(help="A DTC such as P0128.")]) -> No
     """
     description = describe_dtc(code.upper())
     console.print(f"{code.upper()}: {description or 'no generic description (manufacturer code?)'}")
+
+
+manifest_app = typer.Typer(help="Decoder manifests of the vehicle models.", no_args_is_help=True)
+app.add_typer(manifest_app, name="manifest")
+
+
+@manifest_app.command("check")
+@handle_errors
+def manifest_check(
+    model: Annotated[str, typer.Argument(help="Vehicle model id, e.g. peugeot-308.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check a model's manifest: carrier ranges vs VSS ranges, unmapped DBC signals, gaps.
+
+    Example: drivetrain catalog manifest check hyundai-i30
+    """
+    report = check_manifest(get_vehicle_model(model))
+    if as_json:
+        print_json(dataclasses.asdict(report))
+        return
+    console.print(f"[bold]{report.model_id}[/]: {report.bindings} bindings")
+    print_table(
+        f"{len(report.ranges)} range finding(s)",
+        ("VSS signal", "carrier", "finding"),
+        ((r.vss, r.carrier, r.problem) for r in report.ranges),
+    )
+    print_table(
+        f"{len(report.unmapped_dbc_signals)} physical DBC signal(s) in bound messages not mapped",
+        ("DBC signal",),
+        ((s,) for s in report.unmapped_dbc_signals),
+    )
+    console.print(
+        f"{len(report.unreported_catalog_signals)} catalog signal(s) this model does not report"
+    )
+
+
+@app.command("models")
+@handle_errors
+def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List the vehicle models with their brand, powertrain, carriers and markets.
+
+    Example: drivetrain catalog models
+    """
+    found = sorted(load_vehicle_models().values(), key=lambda m: m.id)
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": m.id,
+                    "brand": m.brand,
+                    "name": m.name,
+                    "powertrain": m.powertrain,
+                    "dbc": list(m.dbc_files),
+                    "markets": list(m.markets),
+                    "signals": len(m.bindings),
+                }
+                for m in found
+            ]
+        )
+        return
+    print_table(
+        f"{len(found)} vehicle model(s)",
+        ("id", "brand", "powertrain", "carriers", "markets", "signals"),
+        (
+            (
+                m.id,
+                m.brand,
+                m.powertrain,
+                ", ".join(m.dbc_files) or "OBD-II",
+                " ".join(m.markets),
+                len(m.bindings),
+            )
+            for m in found
+        ),
+    )
