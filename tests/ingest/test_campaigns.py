@@ -216,3 +216,12 @@ def test_create_list_stop(state_url: str) -> None:
         assert only.status == "stopped" and only.stopped_at is not None
         with pytest.raises(NotFound):
             stop_campaign(session, "nope")
+
+
+def test_an_older_batch_arriving_later_is_not_thinned_away() -> None:
+    flt = CampaignFilter([Campaign("c", "vehicle_health", (SPEED,), period_s=10)], VEHICLES)
+    late, _ = flt.apply(batch(series("ram1", SPEED, [1.0] * 20, start_s=100)))
+    early, dropped = flt.apply(batch(series("ram1", SPEED, [2.0] * 20, start_s=0)))
+    assert seconds(late, SPEED) == [100, 110]
+    assert seconds(early, SPEED) == [0, 10]  # data of an older log still collected
+    assert dropped == {THINNED: 18}

@@ -378,12 +378,19 @@ def demo(
     config = SimulationConfig(vehicles=vehicles, days=days, seed=seed)
     with progress_bar() as bar:
         task = bar.add_task(f"simulating {vehicles} vehicles × {days} days")
-        demo_settings, report = run_demo(
+        demo_settings, report, raw = run_demo(
             data_dir,
             config,
             settings,
             on_progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
+    console.print(
+        f"raw path: {raw.can_logs:,} CAN logs ({raw.can_frames:,} frames, real DBC files) and "
+        f"{raw.obd_logs:,} OBD-II logs ({raw.obd_responses:,} responses), "
+        f"{raw.log_bytes / 2**20:,.0f} MiB under {data_dir / 'raw'}, decoded back into "
+        f"{raw.decoded_signals:,} signals (+{raw.native_signals:,} reported as VSS), "
+        f"{sum(raw.rejected.values())} rejected"
+    )
     _print_report(report)
     lake = Lake(demo_settings.lake_dir)
     console.rule("[bold]the lake answers questions")

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drivetrain.demo.publisher import PublishReport, publish_fleet
+from drivetrain.demo.raw_pipeline import RawRoute, RawStats
 from drivetrain.demo.simulator import (
     Progress,
+    Route,
     SimulationConfig,
     SimulationReport,
     plan_fleet,
@@ -51,6 +53,7 @@ def run_simulation(
     *,
     campaign_ids: Sequence[str] | None = None,
     on_progress: Progress | None = None,
+    route: Route | None = None,
 ) -> SimulationReport:
     """Simulate ``config`` into the settings' lake and register the vehicles.
 
@@ -70,7 +73,9 @@ def run_simulation(
             campaigns = list_campaigns(session, active_only=True)
     lake = Lake(settings.lake_dir)
     before = {name: lake.version(name) for name in TABLES}
-    report = simulate_fleet(config, lake, campaigns=campaigns or None, on_progress=on_progress)
+    report = simulate_fleet(
+        config, lake, campaigns=campaigns or None, on_progress=on_progress, route=route
+    )
     try:
         with session_scope(url) as session:
             register_vehicles(session, report.vehicles)
@@ -115,15 +120,19 @@ def run_demo(
     settings: Settings,
     *,
     on_progress: Progress | None = None,
-) -> tuple[Settings, SimulationReport]:
-    """Make ``data_dir`` a fresh demo directory, start the demo campaign, simulate into it."""
+) -> tuple[Settings, SimulationReport, RawStats]:
+    """Make ``data_dir`` a fresh demo directory, start the demo campaign, and simulate
+    into it through raw data: each vehicle's CAN and OBD-II logs (kept under
+    ``data_dir/raw``) are decoded back by the ingestion path."""
     prepare_demo_dir(data_dir)
     demo_settings = settings.model_copy(update={"data_dir": data_dir, "state_url": None})
     url = demo_settings.resolved_state_url
     migrate(url)
     with session_scope(url) as session:
         create_campaign(session, DEMO_CAMPAIGN)
-    return demo_settings, run_simulation(demo_settings, config, on_progress=on_progress)
+    route = RawRoute(data_dir / "raw")
+    report = run_simulation(demo_settings, config, on_progress=on_progress, route=route)
+    return demo_settings, report, route.stats
 
 
 def publish_simulation(

@@ -39,6 +39,7 @@ from drivetrain.lake import TABLES, Lake
 BLOCK_SIZE = 250
 TS_TYPE = pa.timestamp("us", tz="UTC")
 Progress = Callable[[int, int], None]
+Route = Callable[[Fleet, Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +100,15 @@ def simulate_fleet(
     *,
     campaigns: Sequence[Campaign] | None = None,
     on_progress: Progress | None = None,
+    route: Route | None = None,
 ) -> SimulationReport:
     """Simulate ``config`` into ``lake``; all tables are written or none is.
 
     With ``campaigns``, telemetry passes the same minimisation filter as any
     ingestion: only what an active campaign asks for is stored, the rest is
     counted in ``report.telemetry.dropped``. Without, everything is stored.
+    ``route`` transforms the telemetry stream on its way to the lake (the raw
+    pipeline sends it through CAN and OBD-II logs and decodes it back).
     The vehicle records are returned for the caller to register in the state
     store once the lake writes have succeeded.
     """
@@ -118,6 +122,8 @@ def simulate_fleet(
     before = {name: lake.version(name) for name in TABLES}
     try:
         batches = _telemetry_batches(config, fleet, block_seeds, start, collected, on_progress)
+        if route is not None:
+            batches = route(fleet, batches)
         report = write_telemetry(lake, batches, context, campaigns=_filter(campaigns, fleet))
         versions = {"telemetry": report.version or 0}
         for name, parts in (
@@ -172,9 +178,7 @@ def iter_telemetry(
 def _filter(campaigns: Sequence[Campaign] | None, fleet: Fleet) -> CampaignFilter | None:
     if campaigns is None:
         return None
-    targets = {
-        r.vehicle_id: VehicleTarget(r.brand, r.model_id, r.market) for r in fleet.records
-    }
+    targets = {r.vehicle_id: VehicleTarget(r.brand, r.model_id, r.market) for r in fleet.records}
     return CampaignFilter(campaigns, targets)
 
 

@@ -241,17 +241,21 @@ class CampaignFilter:
         first = rows.filter(pl.struct("vehicle_id", "signal", "bucket").is_first_distinct())
         carried = self._last_bucket[i]
         if carried is not None:
-            first = first.join(carried, on=["vehicle_id", "signal"], how="left").filter(
-                pl.col("last_bucket").is_null() | (pl.col("bucket") > pl.col("last_bucket"))
+            # Only the bucket kept last is suppressed: a stream that arrives out of order
+            # (an older log ingested later) keeps its data rather than losing it.
+            first = (
+                first.join(carried, on=["vehicle_id", "signal"], how="left")
+                .filter(
+                    pl.col("last_bucket").is_null() | (pl.col("bucket") != pl.col("last_bucket"))
+                )
+                .drop("last_bucket")
             )
         latest = first.group_by("vehicle_id", "signal").agg(
-            pl.col("bucket").max().alias("last_bucket")
+            pl.col("bucket").last().alias("last_bucket")
         )
         if carried is not None:
-            latest = (
-                pl.concat([carried, latest])
-                .group_by("vehicle_id", "signal")
-                .agg(pl.col("last_bucket").max())
+            latest = pl.concat(
+                [carried.join(latest, on=["vehicle_id", "signal"], how="anti"), latest]
             )
         self._last_bucket[i] = latest
         out = np.zeros(df.height, dtype=bool)

@@ -14,7 +14,7 @@ stored as physical signals.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,11 +84,17 @@ def _mappings(model: VehicleModel) -> list[_Mapping]:
 
 
 def decode_to_vss(
-    frames: pa.Table, model: VehicleModel, vehicle_id: str
+    frames: pa.Table,
+    model: VehicleModel,
+    vehicle_id: str,
+    *,
+    vehicle_by_bus: Sequence[str] | None = None,
 ) -> tuple[pa.Table, pa.Table, int, int]:
     """Decode ``frames`` for ``model``: (VSS telemetry, rejected frames, decoded, not bound).
 
     A frame is rejected as unknown only if no DBC of the model knows its id.
+    With ``vehicle_by_bus``, frames of many vehicles of the model are decoded
+    at once, the ``bus`` column holding each frame's index into that list.
     """
     parts: list[pa.Table] = []
     decoded = not_bound = 0
@@ -105,14 +111,19 @@ def decode_to_vss(
         unknown = rows[is_unknown] if unknown is None else np.intersect1d(unknown, rows[is_unknown])
         other_rows.append(rows[~is_unknown])
         other_reasons.append(reason[~is_unknown])
-        sig = result.signals.select(["ts", "message", "signal", "value"])
-        sig = sig.set_column(1, "message", pc.cast(sig["message"], pa.string()))
-        sig = sig.set_column(2, "signal", pc.cast(sig["signal"], pa.string()))
+        sig = result.signals.select(["ts", "bus", "message", "signal", "value"])
+        sig = sig.set_column(2, "message", pc.cast(sig["message"], pa.string()))
+        sig = sig.set_column(3, "signal", pc.cast(sig["signal"], pa.string()))
         joined = sig.join(mapping.keys, keys=["message", "signal"], join_type="inner")
+        vehicles = (
+            pa.array(vehicle_by_bus, pa.string()).take(joined["bus"])
+            if vehicle_by_bus is not None
+            else pa.nulls(joined.num_rows, pa.string()).fill_null(vehicle_id)
+        )
         parts.append(
             pa.table(
                 {
-                    "vehicle_id": pa.nulls(joined.num_rows, pa.string()).fill_null(vehicle_id),
+                    "vehicle_id": vehicles,
                     "ts": joined["ts"],
                     "signal": joined["vss"],
                     "value": pc.add(

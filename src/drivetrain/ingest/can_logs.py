@@ -281,9 +281,15 @@ def write_can_log(path: Path, frames: Iterable[pa.Table]) -> int:
 
 
 def _candump_lines(table: pa.Table) -> str:
-    """``candump -L`` lines for a table of frames, formatted without a Python loop."""
     if table.num_rows == 0:
         return ""
+    return "\n".join(candump_lines(table)) + "\n"
+
+
+def candump_lines(table: pa.Table) -> list[str]:
+    """``candump -L`` lines for a table of frames, formatted without a Python loop."""
+    if table.num_rows == 0:
+        return []
     ids = table["frame_id"].to_numpy().astype(">u4")
     id_bytes = pa.Array.from_buffers(pa.binary(4), len(ids), [None, pa.py_buffer(ids.tobytes())])
     df = pl.from_arrow(table.append_column("id_bytes", id_bytes.cast(pa.binary())))
@@ -301,7 +307,7 @@ def _candump_lines(table: pa.Table) -> str:
             pl.col("data").bin.encode("hex").str.to_uppercase(),
         )
     ).to_series()
-    return "\n".join(lines.to_list()) + "\n"
+    return list(lines.to_list())
 
 
 def _write_python_can(path: Path, fmt: str, frames: Iterable[pa.Table]) -> int:
