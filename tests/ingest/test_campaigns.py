@@ -145,7 +145,7 @@ def test_state_carries_across_batches() -> None:
                                 series("ram1", SPEED, [2.0] * 10, start_s=10),
                                 series("tesla1", SPEED, [1.0] * 30, start_s=10)))
     assert seconds(first, COOLANT) == [9]
-    assert seconds(second, SPEED) == [10, 11, 12, 13] + [20]  # ram post window, tesla sampling
+    assert seconds(second, SPEED) == [10, 11, 12, 13, 20]  # ram post window + tesla sampling
     assert seconds(second, COOLANT) == [10, 11, 12, 13]
 
 

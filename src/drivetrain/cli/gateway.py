@@ -6,9 +6,11 @@ from typing import Annotated
 
 import typer
 
+from drivetrain.catalog import get_vehicle_model
 from drivetrain.cli.output import console, handle_errors, print_json, print_table
 from drivetrain.fleet import list_vehicles
 from drivetrain.ingest import CampaignFilter, VehicleTarget, list_campaigns
+from drivetrain.ingest.can_payload import can_payload_decoder
 from drivetrain.ingest.gateway import Gateway, GatewayConfig
 from drivetrain.lake import Lake
 from drivetrain.settings import Settings
@@ -33,9 +35,16 @@ def run(
     purpose: Annotated[str, typer.Option(help="Purpose recorded with what is stored.")] = (
         "vehicle_health"
     ),
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(help="Payload kinds to subscribe to: vss (VSS JSON), can (candump lines)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Subscribe to vehicles/+/vss on the broker and store what active campaigns ask for.
+    """Subscribe to vehicles/+/vss and vehicles/+/can; store what active campaigns ask for.
+
+    VSS JSON payloads carry signals by VSS path; can payloads carry candump -L lines,
+    decoded with the registered vehicle's DBC files and manifest.
 
     At-least-once delivery with idempotent writes: a message is acknowledged only
     after it is in the lake, and a message delivered twice is stored once.
@@ -49,10 +58,9 @@ def run(
     migrate(url)
     with session_scope(url) as session:
         campaigns = list_campaigns(session, active_only=True)
-        targets = {
-            v.vehicle_id: VehicleTarget(v.brand, v.model_id, v.market)
-            for v in list_vehicles(session)
-        }
+        registered = list_vehicles(session)
+    targets = {v.vehicle_id: VehicleTarget(v.brand, v.model_id, v.market) for v in registered}
+    models = {v.vehicle_id: get_vehicle_model(v.model_id) for v in registered}
     config = GatewayConfig(
         host=settings.mqtt_host,
         port=settings.mqtt_port,
@@ -60,6 +68,7 @@ def run(
         batch_messages=batch_messages,
         batch_seconds=batch_seconds,
         purpose=purpose,
+        kinds=tuple(kind or ("vss", "can")),
     )
     lake = Lake(settings.lake_dir)
     flt = CampaignFilter(campaigns, targets) if campaigns else None
@@ -68,7 +77,8 @@ def run(
             f"gateway {client_id} on mqtt://{settings.mqtt_host}:{settings.mqtt_port}, "
             f"{len(campaigns)} active campaign(s), {len(targets)} registered vehicle(s)"
         )
-    with Gateway(lake, config, campaigns=flt) as gateway:
+    decoders = {"can": can_payload_decoder(models)}
+    with Gateway(lake, config, campaigns=flt, decoders=decoders) as gateway:
         stats = gateway.run(duration_s=duration, max_messages=max_messages)
     if as_json:
         print_json(stats.as_dict())

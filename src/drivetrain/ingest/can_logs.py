@@ -109,6 +109,14 @@ def _monotonic(chunk: FrameChunk, latest: dict[int, int], name: str) -> FrameChu
     return FrameChunk(chunk.frames.filter(pa.array(~bad)), chunk.rejects + rejects)
 
 
+def parse_candump(data: bytes, name: str = "payload") -> FrameChunk:
+    """Frames of candump ``-L`` text (one message payload, one file block)."""
+    chunks = list(_candump_block(data, 0, {}, max(1, data.count(b"\n") + 1), name))
+    return FrameChunk(
+        pa.concat_tables([c.frames for c in chunks]), [r for c in chunks for r in c.rejects]
+    )
+
+
 def _read_candump(path: Path, chunk_rows: int) -> Iterator[FrameChunk]:
     buses: dict[str, int] = {}
     line_offset = 0

@@ -1,8 +1,9 @@
 """The MQTT vehicle gateway: vehicles publish, the gateway stores, at least once, once.
 
 Vehicles publish to ``vehicles/{vehicle_id}/{kind}``; each payload kind has a
-decoder (:data:`PAYLOAD_DECODERS`; ``vss`` = VSS JSON now, ``can`` = raw CAN
-frame batches when the vectorised decoder lands). The gateway keeps a
+decoder (:data:`PAYLOAD_DECODERS`; ``vss`` = VSS JSON, ``can`` = raw CAN
+frames as candump lines, decoded with the vehicle model's DBC files and
+manifest, see ``drivetrain.ingest.can_payload``). The gateway keeps a
 persistent MQTT v5 session (fixed client id, ``clean_start=False``, a session
 expiry) with a QoS 1 subscription, gathers messages into micro-batches and
 writes each batch through :func:`~drivetrain.ingest.write_telemetry`.
@@ -25,7 +26,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -57,7 +58,8 @@ PayloadDecoder: TypeAlias = Callable[[str, bytes, AbstractSet[str]], DecodedPayl
 """Turns ``(vehicle_id, payload, known VSS paths)`` into rows or raises PayloadRejected."""
 
 PAYLOAD_DECODERS: dict[str, PayloadDecoder] = {"vss": decode_vss_json}
-"""Payload kinds by the last topic level; add ``"can"`` here when its decoder exists."""
+"""Payload kinds by the last topic level that need no context; ``can`` payloads need the
+vehicles' models and are added per gateway (``drivetrain.ingest.can_payload``)."""
 
 RAW_PAYLOAD_LIMIT = 4096
 _KEY = ["vehicle_id", "ts", "signal"]
@@ -86,18 +88,20 @@ class GatewayConfig:
     purpose: str = "vehicle_health"
     campaign_id: str = "default"
 
-    def validate(self) -> None:
+    def validate(self, known_kinds: Collection[str] = tuple(PAYLOAD_DECODERS)) -> None:
         """Raise InputError naming the first setting that cannot work."""
-        unknown = [k for k in self.kinds if k not in PAYLOAD_DECODERS]
+        unknown = [k for k in self.kinds if k not in known_kinds]
         if unknown:
             raise InputError(
                 f"unknown gateway payload kind(s) {', '.join(unknown)}",
-                hint=f"known kinds: {', '.join(sorted(PAYLOAD_DECODERS))}",
+                hint=f"known kinds: {', '.join(sorted(known_kinds))}",
             )
         if self.batch_messages < 1 or self.batch_seconds <= 0:
             raise InputError("gateway batches need batch_messages >= 1 and batch_seconds > 0")
         if not VEHICLE_ID.match(self.client_id):
-            raise InputError(f"gateway client id {self.client_id!r} must match {VEHICLE_ID.pattern}")
+            raise InputError(
+                f"gateway client id {self.client_id!r} must match {VEHICLE_ID.pattern}"
+            )
 
     @property
     def source(self) -> str:
@@ -160,9 +164,12 @@ class Gateway:
         *,
         campaigns: CampaignFilter | None = None,
         known_signals: AbstractSet[str] | None = None,
+        decoders: Mapping[str, PayloadDecoder] | None = None,
     ) -> None:
-        """``campaigns`` keeps only the rows an active campaign asks for (minimisation)."""
-        config.validate()
+        """``campaigns`` keeps only the rows an active campaign asks for (minimisation);
+        ``decoders`` adds payload kinds (e.g. ``can``, which needs the vehicles' models)."""
+        self._decoders = {**PAYLOAD_DECODERS, **(decoders or {})}
+        config.validate(tuple(self._decoders))
         self.campaigns = campaigns
         self.lake = lake
         self.config = config
@@ -198,18 +205,14 @@ class Gateway:
         client.on_message = self._on_message
         return client
 
-    def _on_connect(
-        self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any
-    ) -> None:
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
             log.warning("broker %s refused the connection: %s", self.config.source, reason)
             return
         self._generation += 1
         if self._generation > 1:
             self.stats.reconnects += 1
-        log.info(
-            "connected to %s (session present: %s)", self.config.source, flags.session_present
-        )
+        log.info("connected to %s (session present: %s)", self.config.source, flags.session_present)
         client.subscribe([(f"vehicles/+/{kind}", 1) for kind in self.config.kinds])
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
@@ -227,7 +230,9 @@ class Gateway:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         self._inbox.put(
-            _Inbound(message.topic, bytes(message.payload), message.mid, message.qos, self._generation)
+            _Inbound(
+                message.topic, bytes(message.payload), message.mid, message.qos, self._generation
+            )
         )
 
     def open(self, timeout_s: float = 10.0) -> None:
@@ -368,7 +373,7 @@ class Gateway:
         parts = inbound.topic.split("/")
         vehicle_id = parts[1] if len(parts) == 3 and parts[0] == "vehicles" else None
         try:
-            decoder = PAYLOAD_DECODERS.get(parts[-1])
+            decoder = self._decoders.get(parts[-1])
             if vehicle_id is None or decoder is None:
                 raise PayloadRejected(f"topic {inbound.topic!r} is not vehicles/<id>/<kind>")
             if not VEHICLE_ID.match(vehicle_id):
