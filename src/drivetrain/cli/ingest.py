@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
 import typer
 
 from drivetrain.catalog import get_vehicle_model
@@ -12,6 +14,8 @@ from drivetrain.cli.output import console, handle_errors, print_json, print_tabl
 from drivetrain.fleet import get_vehicle
 from drivetrain.ingest import CampaignFilter, CollectionContext, VehicleTarget, list_campaigns
 from drivetrain.ingest.can_ingest import ingest_can_log
+from drivetrain.ingest.can_logs import read_can_log
+from drivetrain.ingest.fingerprint import identify
 from drivetrain.ingest.obd_log import ingest_obd_log
 from drivetrain.lake import Lake
 from drivetrain.settings import Settings
@@ -129,3 +133,38 @@ def can(
         console.print(
             "[yellow]no active campaign: nothing was stored[/] (drivetrain campaign create …)"
         )
+
+
+@app.command("identify")
+@handle_errors
+def identify_command(
+    log: Annotated[Path, typer.Argument(help="CAN log: .log (candump), .asc, .blf or .mf4.")],
+    all_dbcs: Annotated[
+        bool, typer.Option("--all-dbcs", help="Rank every opendbc DBC file too.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Guess the vehicle model of an unknown CAN log from its frame ids and lengths.
+
+    Example: drivetrain ingest identify mystery.log --all-dbcs
+    """
+    frames = pa.concat_tables([chunk.frames for chunk in read_can_log(log)])
+    matches = identify(frames, all_dbcs=all_dbcs)
+    if as_json:
+        print_json([dataclasses.asdict(m) for m in matches])
+        return
+    print_table(
+        f"best matches for {log.name} ({frames.num_rows:,} frames)",
+        ("candidate", "kind", "score", "ids known", "wrong length", "coverage"),
+        (
+            (
+                m.candidate,
+                m.kind,
+                f"{m.score:.2f}",
+                m.known_ids,
+                m.wrong_length,
+                f"{m.coverage:.0%}",
+            )
+            for m in matches
+        ),
+    )
