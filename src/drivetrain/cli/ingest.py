@@ -9,7 +9,7 @@ from typing import Annotated
 import pyarrow as pa
 import typer
 
-from drivetrain.catalog import get_vehicle_model
+from drivetrain.catalog import VehicleModel, get_vehicle_model
 from drivetrain.cli.output import console, handle_errors, print_json, print_table, progress_bar
 from drivetrain.fleet import get_vehicle
 from drivetrain.ingest import CampaignFilter, CollectionContext, VehicleTarget, list_campaigns
@@ -21,9 +21,49 @@ from drivetrain.lake import Lake
 from drivetrain.settings import Settings
 from drivetrain.state import migrate, session_scope
 
-app = typer.Typer(
-    help="Bring vehicle data in: OBD-II logs now, CAN logs next.", no_args_is_help=True
-)
+app = typer.Typer(help="Bring vehicle data in: CAN logs and OBD-II logs.", no_args_is_help=True)
+
+LogArgument = Annotated[Path, typer.Argument(help="CAN log: .log (candump), .asc, .blf or .mf4.")]
+VehicleOption = Annotated[str, typer.Option(help="Registered vehicle id the log came from.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Source:
+    """What ingesting a log of one registered vehicle needs."""
+
+    lake: Lake
+    model: VehicleModel
+    campaigns: CampaignFilter
+    active_campaigns: int
+
+
+def _source(ctx: typer.Context, vehicle: str) -> _Source:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    url = settings.resolved_state_url
+    migrate(url)
+    with session_scope(url) as session:
+        record = get_vehicle(session, vehicle)
+        campaigns = list_campaigns(session, active_only=True)
+    target = VehicleTarget(record.brand, record.model_id, record.market)
+    return _Source(
+        Lake(settings.lake_dir),
+        get_vehicle_model(record.model_id),
+        CampaignFilter(campaigns, {vehicle: target}),
+        len(campaigns),
+    )
+
+
+def _show(title: str, summary: dict[str, object], source: _Source, as_json: bool) -> None:
+    if as_json:
+        print_json(summary)
+        return
+    print_table(title, ("", "count"), ((k, v) for k, v in summary.items()))
+    if not source.active_campaigns:
+        console.print(
+            "[yellow]no active campaign: nothing was stored[/] (drivetrain campaign create …)"
+        )
 
 
 @app.command("obd")
@@ -31,118 +71,88 @@ app = typer.Typer(
 def obd(
     ctx: typer.Context,
     log: Annotated[Path, typer.Argument(help="OBD-II response log (see docs/ingest.md).")],
-    vehicle: Annotated[str, typer.Option(help="Registered vehicle id the log came from.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    vehicle: VehicleOption,
+    as_json: JsonOption = False,
 ) -> None:
     """Decode an OBD-II log (service 01 PIDs, service 03/07 DTCs) into the lake.
 
     Only what an active campaign asks for is stored; unreadable lines are
-    quarantined with their line number.
+    quarantined with their line number; re-ingesting a log stores nothing twice.
     Example: drivetrain ingest obd trip.log --vehicle veh_3fa9c01b2e7d
     """
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
-    url = settings.resolved_state_url
-    migrate(url)
-    with session_scope(url) as session:
-        record = get_vehicle(session, vehicle)
-        campaigns = list_campaigns(session, active_only=True)
-    model = get_vehicle_model(record.model_id)
-    target = VehicleTarget(record.brand, record.model_id, record.market)
+    source = _source(ctx, vehicle)
     context = CollectionContext(source=f"obd:{log.name}", purpose="vehicle_health")
     report = ingest_obd_log(
-        Lake(settings.lake_dir),
+        source.lake,
         log,
         vehicle_id=vehicle,
-        model=model,
+        model=source.model,
         context=context,
-        campaigns=CampaignFilter(campaigns, {vehicle: target}),
+        campaigns=source.campaigns,
     )
-    summary = {
+    summary: dict[str, object] = {
         "run_id": context.run_id,
         "signals_stored": report.telemetry.rows_written,
         "signals_dropped": dict(report.telemetry.dropped),
         "signals_quarantined": report.telemetry.rows_quarantined,
+        "signals_already_stored": report.duplicates,
         "dtc_events": report.dtc_events,
         "lines_rejected": report.rejected_lines,
-        "signals_already_stored": report.duplicates,
     }
-    if as_json:
-        print_json(summary)
-        return
-    print_table("OBD-II log ingested", ("", "count"), ((k, v) for k, v in summary.items()))
-    if not campaigns:
-        console.print(
-            "[yellow]no active campaign: nothing was stored[/] (drivetrain campaign create …)"
-        )
+    _show("OBD-II log ingested", summary, source, as_json)
 
 
 @app.command("can")
 @handle_errors
 def can(
     ctx: typer.Context,
-    log: Annotated[Path, typer.Argument(help="CAN log: .log (candump), .asc, .blf or .mf4.")],
-    vehicle: Annotated[str, typer.Option(help="Registered vehicle id the log came from.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    log: LogArgument,
+    vehicle: VehicleOption,
+    as_json: JsonOption = False,
 ) -> None:
     """Decode a CAN log with the vehicle model's DBC files and manifest into the lake.
 
     Signals become VSS paths with the manifest's unit conversion; only what an
     active campaign asks for is stored. Unknown frame ids, short frames and
-    unreadable records are quarantined with their location.
+    unreadable records are quarantined with their location; re-ingesting a log
+    stores nothing twice.
     Example: drivetrain ingest can drive.blf --vehicle veh_3fa9c01b2e7d
     """
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
-    url = settings.resolved_state_url
-    migrate(url)
-    with session_scope(url) as session:
-        record = get_vehicle(session, vehicle)
-        campaigns = list_campaigns(session, active_only=True)
-    model = get_vehicle_model(record.model_id)
+    source = _source(ctx, vehicle)
     context = CollectionContext(source=f"can:{log.name}", purpose="vehicle_health")
     with progress_bar() as bar:
-        bar.add_task(f"decoding {log.name} with {', '.join(model.dbc_files)}", total=None)
+        bar.add_task(f"decoding {log.name} with {', '.join(source.model.dbc_files)}", total=None)
         report = ingest_can_log(
-            Lake(settings.lake_dir),
+            source.lake,
             log,
             vehicle_id=vehicle,
-            model=model,
+            model=source.model,
             context=context,
-            campaigns=CampaignFilter(
-                campaigns, {vehicle: VehicleTarget(record.brand, record.model_id, record.market)}
-            ),
+            campaigns=source.campaigns,
         )
     assert report.telemetry is not None
-    summary = {
+    summary: dict[str, object] = {
         "run_id": context.run_id,
         "frames": report.frames,
         "frames_decoded": report.frames_decoded,
         "frames_not_bound": report.frames_not_bound,
         "frames_rejected": dict(report.rejected),
-        "signals_already_stored": report.duplicates,
         "signals_stored": report.telemetry.rows_written,
         "signals_dropped": dict(report.telemetry.dropped),
         "signals_quarantined": report.telemetry.rows_quarantined,
+        "signals_already_stored": report.duplicates,
     }
-    if as_json:
-        print_json(summary)
-        return
-    print_table("CAN log ingested", ("", "count"), ((k, v) for k, v in summary.items()))
-    if not campaigns:
-        console.print(
-            "[yellow]no active campaign: nothing was stored[/] (drivetrain campaign create …)"
-        )
+    _show("CAN log ingested", summary, source, as_json)
 
 
 @app.command("identify")
 @handle_errors
 def identify_command(
-    log: Annotated[Path, typer.Argument(help="CAN log: .log (candump), .asc, .blf or .mf4.")],
+    log: LogArgument,
     all_dbcs: Annotated[
         bool, typer.Option("--all-dbcs", help="Rank every opendbc DBC file too.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Guess the vehicle model of an unknown CAN log from its frame ids and lengths.
 
