@@ -169,7 +169,8 @@ def simulate_day(
     out["Vehicle.Chassis.Accelerator.PedalPosition"] = np.where(
         saccel > -0.3, np.clip(8 + 110 * load_frac, 0, 100) * (sspeed > 1), 0.0
     )
-    out["Vehicle.Chassis.Brake.PedalPosition"] = np.clip(-saccel * 28.0, 0, 100) * (saccel < -0.3)
+    braking = saccel < -0.25  # below that, drivers lift off and let the car coast
+    out["Vehicle.Chassis.Brake.PedalPosition"] = np.clip(12 - saccel * 26.0, 0, 100) * braking
 
     # engine
     s_on = engine_on[s]

@@ -241,7 +241,7 @@ def _telemetry_batches(
                     vehicle_idx.append(day.vehicle[rows] + lo)
                     ts.append(day.ts_us[rows])
                     sig_idx.append(np.full(len(rows), path_index[path], dtype=np.int32))
-                    values.append(quantise(day.signals[path][rows], limits))
+                    values.append(_carried(day.signals[path][rows], limits))
             collected.trips.append(_trips_table(block, day))
             collected.dtcs.append(_dtc_table(block, day))
             collected.snapshots.append(_snapshot_table(block, state, day, day_start))
@@ -262,6 +262,19 @@ def _telemetry_batches(
                     "value": pa.array(np.concatenate(values)),
                 }
             )
+
+
+def _carried(values: np.ndarray, limits: CarrierLimits) -> np.ndarray:
+    """``values`` as the carrier transmits them.
+
+    A two-state carrier (a brake switch bound as 0/100 %) is on whenever the
+    value is above its off state; anything else is clipped and rounded onto
+    the carrier's grid.
+    """
+    lo, hi, step = limits.minimum, limits.maximum, limits.resolution
+    if lo is not None and hi is not None and step and abs((hi - lo) - step) < 1e-9:
+        return np.where(values > lo, hi, lo)
+    return quantise(values, limits)
 
 
 def _emission_plans(fleet: Fleet) -> dict[int, list[tuple[str, CarrierLimits]]]:
