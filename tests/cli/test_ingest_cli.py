@@ -127,3 +127,44 @@ def test_ingest_into_an_empty_lake_then_again(
     assert first_run["signals_stored"] == expected
     again = run("--data-dir", str(target), "ingest", "can", str(log), "--vehicle", vehicle)
     assert again["signals_stored"] == 0 and again["signals_already_stored"] == expected
+
+
+def test_model_option_is_checked_against_the_registry(
+    source: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    data, first = source
+    log = tmp_path / "drive.log"
+    runner.invoke(
+        app, ["--data-dir", str(data), "fleet", "export-log", first["ram-1500"], str(log)]
+    )
+    wrong = runner.invoke(
+        app,
+        [
+            "--data-dir",
+            str(data),
+            "ingest",
+            "can",
+            str(log),
+            "--vehicle",
+            first["ram-1500"],
+            "--model",
+            "peugeot-308",
+        ],
+    )
+    assert wrong.exit_code == 65 and "registered as a ram-1500" in wrong.stderr
+    right = runner.invoke(
+        app,
+        [
+            "--data-dir",
+            str(data),
+            "ingest",
+            "can",
+            str(log),
+            "--vehicle",
+            first["ram-1500"],
+            "--model",
+            "ram-1500",
+            "--json",
+        ],
+    )
+    assert right.exit_code == 0, right.stderr

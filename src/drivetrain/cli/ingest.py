@@ -11,6 +11,7 @@ import typer
 
 from drivetrain.catalog import VehicleModel, get_vehicle_model
 from drivetrain.cli.output import console, handle_errors, print_json, print_table, progress_bar
+from drivetrain.errors import InputError
 from drivetrain.fleet import get_vehicle
 from drivetrain.ingest import CampaignFilter, CollectionContext, VehicleTarget, list_campaigns
 from drivetrain.ingest.can_ingest import ingest_can_log
@@ -38,7 +39,13 @@ class _Source:
     active_campaigns: int
 
 
-def _source(ctx: typer.Context, vehicle: str) -> _Source:
+ModelOption = Annotated[
+    str | None,
+    typer.Option(help="Vehicle model id; checked against the registry (default: registered)."),
+]
+
+
+def _source(ctx: typer.Context, vehicle: str, model_id: str | None = None) -> _Source:
     settings = ctx.find_root().obj
     assert isinstance(settings, Settings)
     url = settings.resolved_state_url
@@ -46,6 +53,11 @@ def _source(ctx: typer.Context, vehicle: str) -> _Source:
     with session_scope(url) as session:
         record = get_vehicle(session, vehicle)
         campaigns = list_campaigns(session, active_only=True)
+    if model_id is not None and model_id != record.model_id:
+        raise InputError(
+            f"vehicle {vehicle} is registered as a {record.model_id}, not a {model_id}",
+            hint="drop --model, or pass the vehicle the log really came from",
+        )
     target = VehicleTarget(record.brand, record.model_id, record.market)
     return _Source(
         Lake(settings.lake_dir),
@@ -72,6 +84,7 @@ def obd(
     ctx: typer.Context,
     log: Annotated[Path, typer.Argument(help="OBD-II response log (see docs/ingest.md).")],
     vehicle: VehicleOption,
+    model: ModelOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Decode an OBD-II log (service 01 PIDs, service 03/07 DTCs) into the lake.
@@ -80,7 +93,7 @@ def obd(
     quarantined with their line number; re-ingesting a log stores nothing twice.
     Example: drivetrain ingest obd trip.log --vehicle veh_3fa9c01b2e7d
     """
-    source = _source(ctx, vehicle)
+    source = _source(ctx, vehicle, model)
     context = CollectionContext(source=f"obd:{log.name}", purpose="vehicle_health")
     report = ingest_obd_log(
         source.lake,
@@ -108,6 +121,7 @@ def can(
     ctx: typer.Context,
     log: LogArgument,
     vehicle: VehicleOption,
+    model: ModelOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Decode a CAN log with the vehicle model's DBC files and manifest into the lake.
@@ -116,9 +130,9 @@ def can(
     active campaign asks for is stored. Unknown frame ids, short frames and
     unreadable records are quarantined with their location; re-ingesting a log
     stores nothing twice.
-    Example: drivetrain ingest can drive.blf --vehicle veh_3fa9c01b2e7d
+    Example: drivetrain ingest can drive.blf --vehicle veh_3fa9c01b2e7d --model hyundai-i30
     """
-    source = _source(ctx, vehicle)
+    source = _source(ctx, vehicle, model)
     context = CollectionContext(source=f"can:{log.name}", purpose="vehicle_health")
     with progress_bar() as bar:
         bar.add_task(f"decoding {log.name} with {', '.join(source.model.dbc_files)}", total=None)
