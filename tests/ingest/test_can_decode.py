@@ -314,3 +314,72 @@ def test_opendbc_checksums_are_valid() -> None:
         toyota_checksum(msg.frame_id, ref, bytearray(d)) for d in frames.column("data").to_pylist()
     ]
     assert checksums == expected and any(checksums)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["toyota_nodsu_pt_generated", "tesla_model3_party", "vw_pq", "hyundai_canfd_generated"],
+)
+def test_frames_decode_as_if_alone(name: str) -> None:
+    """Bytes of the next frame in the buffer never leak into a shorter frame's signals."""
+    db = load_dbc(name)
+    rng = np.random.default_rng(11)
+    messages = [m for m in db.messages.values() if m.signals and 0 < m.length <= 64]
+    rows: list[tuple[int, bool, bytes]] = []
+    for _ in range(120):
+        msg = messages[int(rng.integers(len(messages)))]
+        longer = int(rng.integers(msg.length, max(msg.length, 8) + 1))
+        rows.append((msg.frame_id, msg.is_extended, rng.bytes(longer)))
+        rows.append((0x7FE, False, b"\xff" * 64))  # unknown id: all ones right after it
+    batch = decode_frames(frames_table(rows), db)
+    assert batch.reject_counts == {"unknown frame id": 120}
+    alone: dict[tuple[int, str], tuple[float, int]] = {}
+    for t, row in enumerate(rows[::2]):
+        single = frames_table([row]).set_column(
+            0, "ts", pa.array([2 * t], pa.timestamp("us", tz="UTC"))
+        )
+        alone.update(decoded(decode_frames(single, db)))
+    got = decoded(batch)
+    assert got.keys() == alone.keys()
+    for key, (value, raw) in alone.items():
+        assert got[key][1] == raw, key
+        assert got[key][0] == value or (np.isnan(value) and np.isnan(got[key][0])), key
+
+
+def test_output_order_nulls_and_chunks() -> None:
+    db = load_dbc("toyota_nodsu_pt_generated")
+    steer, gear = db.message("STEER_ANGLE_SENSOR"), db.message("GEAR_PACKET")
+    rows = [(gear.frame_id, False, bytes(8)), (steer.frame_id, False, bytes(8))] * 3
+    table = frames_table(rows)
+    table = table.set_column(
+        0, "ts", pa.array([0, None, 2, 3, 4, 5], pa.timestamp("us", tz="UTC"))
+    ).set_column(1, "bus", pa.array([1, 1, None, 1, 1, 1], pa.int16()))
+    result = decode_frames(table, db)
+    chunked = decode_frames(pa.Table.from_batches(table.to_batches(max_chunksize=2)), db)
+    assert chunked.signals.equals(result.signals)
+    signals = result.signals
+    # by message (frame id), then signal in DBC order, then input order
+    first = steer if steer.frame_id < gear.frame_id else gear
+    expected = [
+        (msg.name, sig, t)
+        for msg in sorted((steer, gear), key=lambda m: m.frame_id)
+        for sig in msg.signals
+        if msg.signals[sig].kind == "physical"
+        for t in ((1, 3, 5) if msg is steer else (0, 2, 4))
+    ]
+    ts = [None if v is None else v.timestamp() * 1e6 for v in signals.column("ts").to_pylist()]
+    got = list(
+        zip(
+            signals.column("message").to_pylist(),
+            signals.column("signal").to_pylist(),
+            ts,
+            strict=True,
+        )
+    )
+    expected_ts = {0: 0, 1: None, 2: 2, 3: 3, 4: 4, 5: 5}
+    assert got == [(m, s, expected_ts[t]) for m, s, t in expected]
+    assert signals.column("message").to_pylist()[0] == first.name
+    bus = signals.filter(pa.compute.equal(signals.column("message"), gear.name)).column("bus")
+    assert bus.to_pylist() == [1, None, 1] * (len(bus) // 3)
+    assert signals.column("ts").type == pa.timestamp("us", tz="UTC")
+    assert result.signals.schema.equals(chunked.signals.schema)

@@ -1,19 +1,25 @@
 """Vectorised DBC decoding of CAN frames into long-format Arrow signals.
 
-Frames are grouped by ``(frame_id, is_extended)``; each group's payloads
-become a 2-D ``uint8`` array, 8-byte windows of it are read as little- and
-big-endian ``uint64`` integers, and every signal is one shift and mask over the
-whole group — no Python loop over frames. Multiplexed signals are decoded only
-on frames whose multiplexer value matches (simple and nested multiplexing, as
-resolved in the DBC model). Counters and checksums go to ``integrity``; unknown
-ids and frames shorter than their message go to ``rejects`` with the reason.
+Each frame is mapped to its message with a lookup table (standard ids) or a
+binary search (extended ids), and frames are grouped by message with one
+stable radix sort of the small message index. The first 8 payload bytes of
+every frame are gathered once as a ``uint64`` (``can_bits.Payloads``); per
+message, all its signals are one ``(signals, frames)`` block of shifts and
+masks written straight into preallocated output columns, and ``ts``/``bus``
+are broadcast into the block instead of gathered per output row. Multiplexed
+signals are kept only on frames whose multiplexer value matches (simple and
+nested multiplexing, as resolved in the DBC model). Counters and checksums go
+to ``integrity``; unknown ids and frames shorter than their message go to
+``rejects`` with the reason.
 
-Output rows are ordered by message, then signal, then input order.
+Output rows are ordered by message (frame id), then signal (DBC order), then
+input order; ``message``/``signal``/``kind`` are dictionary-encoded in order of
+first appearance.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,23 +28,39 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from drivetrain.catalog.dbc_build import be_bits
-from drivetrain.catalog.dbc_model import DbcDatabase, DbcMessage, DbcSignal
+from drivetrain.catalog.dbc_model import DbcDatabase, DbcMessage
 from drivetrain.errors import InputError
+from drivetrain.ingest.can_bits import (
+    U8,
+    BitField,
+    GroupWords,
+    MessagePlan,
+    Payloads,
+    SignalSet,
+    bit_field,
+    bytes_needed,
+    row_masks,
+    zero_past_end,
+)
 
 __all__ = [
     "FRAME_SCHEMA",
     "INTEGRITY_SCHEMA",
     "REJECT_SCHEMA",
     "SIGNAL_SCHEMA",
+    "U8",
+    "BitField",
     "DecodeResult",
+    "bit_field",
+    "bytes_needed",
     "decode_frames",
 ]
 
-U8 = npt.NDArray[np.uint8]
-U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
 _TS = pa.timestamp("us", tz="UTC")
 _NAME = pa.dictionary(pa.int32(), pa.string())
+_STANDARD_IDS = 1 << 11
 
 FRAME_SCHEMA = pa.schema(
     [
@@ -102,226 +124,191 @@ class DecodeResult:
         return int(self.rejects.num_rows)
 
 
-@dataclass(frozen=True, slots=True)
-class BitField:
-    """Where a signal's bits sit in an 8-byte window starting at byte ``window``."""
+class _DbIndex:
+    """Frame-id lookup and decoding plans of one database, built once and cached."""
 
-    window: int
-    shift: int
-    little: bool
-    mask: np.uint64
-    bits: tuple[int, ...]  # bit numbers, lsb first; used when the field spans > 8 bytes
+    def __init__(self, db: DbcDatabase) -> None:
+        self.db = db
+        found = sorted(db.by_frame_id.items(), key=lambda kv: kv[0][0] | (kv[0][1] << 32))
+        self.messages = [msg for _, msg in found]
+        self.keys = np.array([fid | (ext << 32) for (fid, ext), _ in found], dtype=np.int64)
+        code = np.int16 if len(found) < np.iinfo(np.int16).max else np.int32
+        self.lookup: npt.NDArray[np.integer[Any]] = np.full(_STANDARD_IDS, len(found), code)
+        small = self.keys < _STANDARD_IDS
+        self.lookup[self.keys[small]] = np.flatnonzero(small).astype(code)
+        self.plans: dict[frozenset[str] | None, list[MessagePlan]] = {}
 
+    def locate(self, ids: npt.NDArray[np.uint32], ext: Mask) -> npt.NDArray[np.integer[Any]]:
+        """Index into ``messages`` of every frame; ``len(messages)`` for unknown ids."""
+        unknown = len(self.messages)
+        if not ext.any() and (len(ids) == 0 or int(ids.max()) < _STANDARD_IDS):
+            return self.lookup[ids]
+        keys = ids.astype(np.int64) | (ext.astype(np.int64) << 32)
+        if len(self.keys) == 0:
+            return np.full(len(keys), unknown, dtype=self.lookup.dtype)
+        where = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        hit = self.keys[where] == keys
+        return np.where(hit, where, unknown).astype(self.lookup.dtype)
 
-def bit_field(sig: DbcSignal) -> BitField:
-    """The window, shift and mask that extract ``sig`` from a payload."""
-    mask = np.uint64((1 << sig.size) - 1)
-    if sig.is_little_endian:
-        bits = tuple(range(sig.start_bit, sig.start_bit + sig.size))
-        first, last = bits[0] // 8, bits[-1] // 8
-        window = 0 if last < 8 else first
-        shift = sig.start_bit - 8 * window
-    else:
-        bits = tuple(reversed(be_bits(sig.start_bit, sig.size)))
-        first, last = sig.start_bit // 8, bits[0] // 8
-        window = 0 if last < 8 else first
-        shift = (7 - (last - window)) * 8 + bits[0] % 8
-    if last - window >= 8:  # only signals over 57 bits that are not byte aligned
-        return BitField(-1, 0, sig.is_little_endian, mask, bits)
-    return BitField(window, shift, sig.is_little_endian, mask, ())
-
-
-def bytes_needed(sig: DbcSignal) -> int:
-    """Payload bytes a frame needs to carry all of ``sig``'s bits."""
-    if sig.is_little_endian:
-        return (sig.start_bit + sig.size - 1) // 8 + 1
-    return max(sig.start_bit // 8, sig.lsb // 8) + 1
-
-
-class PayloadWords:
-    """Little/big-endian ``uint64`` views of 8-byte windows of a 2-D payload array, cached."""
-
-    def __init__(self, payload: U8) -> None:
-        self.payload = payload
-        self._cache: dict[tuple[int, bool], U64] = {}
-
-    def word(self, window: int, little: bool) -> U64:
-        key = (window, little)
-        if key not in self._cache:
-            chunk = np.ascontiguousarray(self.payload[:, window : window + 8])
-            if chunk.shape[1] < 8:  # a signal placed past the end of a 64-byte frame
-                chunk = np.pad(chunk, ((0, 0), (0, 8 - chunk.shape[1])))
-            dtype = "<u8" if little else ">u8"
-            self._cache[key] = chunk.view(dtype)[:, 0].astype(np.uint64, copy=False)
-        return self._cache[key]
-
-    def extract(self, layout: BitField) -> U64:
-        """Raw unsigned values of one field for every row."""
-        if layout.window < 0:
-            out = np.zeros(len(self.payload), dtype=np.uint64)
-            for k, bit in enumerate(layout.bits):
-                column = (self.payload[:, bit // 8] >> np.uint8(bit % 8)) & np.uint8(1)
-                out |= column.astype(np.uint64) << np.uint64(k)
-            return out
-        word = self.word(layout.window, layout.little)
-        return (word >> np.uint64(layout.shift)) & layout.mask
+    def plans_for(self, include: Collection[str] | None) -> list[MessagePlan]:
+        key = None if include is None else frozenset(include)
+        if key not in self.plans:
+            self.plans[key] = [
+                MessagePlan(msg, None if key is None else _wanted(msg, key))
+                for msg in self.messages
+            ]
+        return self.plans[key]
 
 
-def to_signed(raw: U64, size: int) -> npt.NDArray[np.int64]:
-    """Two's-complement sign extension of ``size``-bit raw values."""
-    values = raw.view(np.int64)
-    if size >= 64:
-        return values
-    sign = np.int64(1 << (size - 1))
-    return (values ^ sign) - sign
+def _wanted(msg: DbcMessage, include: frozenset[str]) -> set[str]:
+    if msg.name in include:
+        return set(msg.signals)
+    return {s for s in msg.signals if s in include or f"{msg.name}.{s}" in include}
 
 
-def physical(sig: DbcSignal, raw: U64) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-    """Scaled values and the raw integers (sign-extended) of ``sig``."""
-    if sig.is_float:
-        base = raw.astype(np.uint32).view(np.float32) if sig.size == 32 else raw.view(np.float64)
-        values = base.astype(np.float64)
-        ints = raw.view(np.int64)
-    else:
-        ints = to_signed(raw, sig.size) if sig.is_signed else raw.view(np.int64)
-        values = (ints if sig.is_signed else raw).astype(np.float64)
-    if sig.factor != 1.0:
-        values = values * sig.factor
-    if sig.offset != 0.0:
-        values = values + sig.offset
-    return values, ints
+_INDEXES: dict[int, _DbIndex] = {}
 
 
-class Payloads:
-    """The ``data`` column of a frame table, ready to be cut into 2-D byte arrays."""
-
-    def __init__(self, data: pa.Array) -> None:
-        if pa.types.is_fixed_size_binary(data.type):
-            size = data.type.byte_width
-            flat = np.frombuffer(data.buffers()[1], dtype=np.uint8)
-            flat = flat[data.offset * size : (data.offset + len(data)) * size]
-            self.offsets = np.arange(len(data) + 1, dtype=np.int64) * size
-        elif pa.types.is_binary(data.type) or pa.types.is_large_binary(data.type):
-            kind = np.int64 if pa.types.is_large_binary(data.type) else np.int32
-            buffers = data.buffers()
-            offsets = np.frombuffer(buffers[1], dtype=kind)
-            self.offsets = offsets[data.offset : data.offset + len(data) + 1].astype(np.int64)
-            flat = (
-                np.frombuffer(buffers[2], dtype=np.uint8)
-                if buffers[2] is not None
-                else np.zeros(0, dtype=np.uint8)
-            )
-        else:
-            raise InputError(f"frames.data must be binary or fixed_size_binary, not {data.type}")
-        self.values: U8 = np.concatenate([flat, np.zeros(72, dtype=np.uint8)])
-        self.lengths = np.diff(self.offsets)
-
-    def matrix(self, rows: npt.NDArray[np.int64], width: int) -> U8:
-        """Payloads of ``rows`` as a zero-padded ``(len(rows), width)`` uint8 array."""
-        starts = self.offsets[rows]
-        # rows of a stride-1 view: one contiguous copy of ``width`` bytes per frame
-        windows = np.lib.stride_tricks.as_strided(
-            self.values, shape=(len(self.values) - 72 + 1, width), strides=(1, 1), writeable=False
-        )
-        out: U8 = windows[starts]
-        lengths = self.lengths[rows]
-        if (lengths < width).any():
-            out[np.arange(width) >= lengths[:, None]] = 0
-        return out
-
-
-def _selected(db: DbcDatabase, include: Collection[str] | None) -> dict[str, set[str]] | None:
-    if include is None:
-        return None
-    wanted = set(include)
-    out: dict[str, set[str]] = {}
-    for msg in db.messages.values():
-        names = {
-            s
-            for s in msg.signals
-            if msg.name in wanted or s in wanted or f"{msg.name}.{s}" in wanted
-        }
-        if names:
-            out[msg.name] = names
-    return out
-
-
-def _mux_masks(msg: DbcMessage, words: PayloadWords) -> dict[str, npt.NDArray[np.bool_] | None]:
-    """Per signal: which rows carry it (None = every row)."""
-    masks: dict[str, npt.NDArray[np.bool_] | None] = {}
-
-    def mask_of(name: str, depth: int = 0) -> npt.NDArray[np.bool_] | None:
-        if name in masks:
-            return masks[name]
-        sig = msg.signals[name]
-        result: npt.NDArray[np.bool_] | None = None
-        parent = sig.multiplexer_signal
-        if parent is not None and sig.multiplexer_ids is not None and parent in msg.signals:
-            switch = words.extract(bit_field(msg.signals[parent]))
-            result = np.isin(switch, np.array(sig.multiplexer_ids, dtype=np.uint64))
-            above = mask_of(parent, depth + 1) if depth < 8 else None
-            if above is not None:
-                result &= above
-        masks[name] = result
-        return result
-
-    for name in msg.signals:
-        mask_of(name)
-    return masks
+def _index(db: DbcDatabase) -> _DbIndex:
+    # keyed by id(); the index holds ``db`` so the id cannot be reused while cached
+    found = _INDEXES.get(id(db))
+    if found is None or found.db is not db:
+        if len(_INDEXES) >= 64:
+            _INDEXES.pop(next(iter(_INDEXES)))
+        found = _INDEXES[id(db)] = _DbIndex(db)
+    return found
 
 
 class _Sink:
-    """Columns of one output table, gathered as chunks and joined once."""
+    """Preallocated columns of one long output table, filled one message block at a time.
 
-    def __init__(self) -> None:
-        self.rows: list[npt.NDArray[np.int64]] = []
-        self.values: list[npt.NDArray[np.float64]] = []
-        self.raws: list[npt.NDArray[np.int64]] = []
-        self.codes: list[npt.NDArray[np.int32]] = []
-        self.names: list[tuple[str, str, str]] = []
+    ``message``/``signal`` (and ``kind`` for integrity) are int32 codes into
+    dictionaries of the names in order of first appearance.
+    """
+
+    def __init__(self, capacity: int, frame_columns: dict[str, npt.NDArray[Any]], values: bool):
+        self.columns = {k: np.empty(capacity, dtype=v.dtype) for k, v in frame_columns.items()}
+        self.frame_id = np.empty(capacity, dtype=np.uint32)
+        self.raw = np.empty(capacity, dtype=np.int64)
+        self.values = np.empty(capacity, dtype=np.float64) if values else None
+        named = ("message", "signal") if values else ("message", "signal", "kind")
+        self.codes = {name: np.empty(capacity, dtype=np.int32) for name in named}
+        self.dictionaries: dict[str, dict[str, int]] = {name: {} for name in named}
+        self.pos = 0
+
+    def _codes(self, msg: DbcMessage, sset: SignalSet) -> dict[str, npt.NDArray[np.int32]]:
+        """Per name column: the code of each signal of ``sset``, shape ``(signals, 1)``."""
+        out = {}
+        for column, dictionary in self.dictionaries.items():
+            names = [
+                msg.name if column == "message" else s.name if column == "signal" else s.kind
+                for s in sset.signals
+            ]
+            codes = [dictionary.setdefault(name, len(dictionary)) for name in names]
+            out[column] = np.array(codes, dtype=np.int32).reshape(-1, 1)
+        return out
 
     def add(
         self,
-        key: tuple[str, str, str],
-        rows: npt.NDArray[np.int64],
-        values: npt.NDArray[np.float64] | None,
-        raw: npt.NDArray[np.int64],
+        msg: DbcMessage,
+        sset: SignalSet,
+        words: GroupWords,
+        frame_columns: dict[str, npt.NDArray[Any]],
+        masks: dict[str, Mask | None] | None,
     ) -> None:
-        self.codes.append(np.full(len(rows), len(self.names), dtype=np.int32))
-        self.names.append(key)
-        self.rows.append(rows)
-        self.raws.append(raw)
-        if values is not None:
-            self.values.append(values)
+        k, n = len(sset), len(words)
+        block = slice(self.pos, self.pos + k * n)
+        ints = self.raw[block].reshape(k, n)
+        sset.raw_into(words, ints)
+        values = None
+        if self.values is not None:
+            values = self.values[block].reshape(k, n)
+            sset.values_into(ints, values)
+        codes = self._codes(msg, sset)
+        chosen = [None if masks is None else masks[s.name] for s in sset.signals]
+        if all(m is None for m in chosen):
+            for name, column in frame_columns.items():
+                self.columns[name][block].reshape(k, n)[...] = column
+            for name, code in codes.items():
+                self.codes[name][block].reshape(k, n)[...] = code
+        else:
+            block = self._compact(ints, values, codes, frame_columns, chosen)
+        self.frame_id[block] = msg.frame_id
+        self.pos = block.stop
 
-    def table(self, frames: pa.Table, schema: pa.Schema) -> pa.Table:
-        rows = _cat(self.rows, np.int64)
-        codes = _cat(self.codes, np.int32)
-        columns: dict[str, pa.Array] = {
-            "ts": frames.column("ts").take(rows).cast(_TS),
-            "bus": frames.column("bus").take(rows).cast(pa.int16()),
-            "frame_id": frames.column("frame_id").take(rows).cast(pa.uint32()),
-            "message": _dictionary(codes, [k[0] for k in self.names]),
-            "signal": _dictionary(codes, [k[1] for k in self.names]),
-            "kind": _dictionary(codes, [k[2] for k in self.names]),
-            "value": pa.array(_cat(self.values, np.float64)),
-            "raw": pa.array(_cat(self.raws, np.int64)),
+    def _compact(
+        self,
+        ints: I64,
+        values: npt.NDArray[np.float64] | None,
+        codes: dict[str, npt.NDArray[np.int32]],
+        frame_columns: dict[str, npt.NDArray[Any]],
+        chosen: list[Mask | None],
+    ) -> slice:
+        """Keep each signal's row of the block only on the frames that carry it.
+
+        Rows are moved forward in place, one signal at a time: signal ``i`` lands at or
+        before where its row starts, and after every row already placed.
+        """
+        start = end = self.pos
+        picks: dict[int, tuple[I64, dict[str, npt.NDArray[Any]]]] = {}
+        for i, mask in enumerate(chosen):
+            if mask is None:
+                taken: I64 | slice = slice(None)
+                columns = frame_columns
+            else:
+                if id(mask) not in picks:  # signals of one multiplexer value share their mask
+                    rows = np.flatnonzero(mask)
+                    picks[id(mask)] = rows, {k: v[rows] for k, v in frame_columns.items()}
+                taken, columns = picks[id(mask)]
+            raw = ints[i][taken]
+            segment = slice(end, end + len(raw))
+            self.raw[segment] = raw
+            if values is not None and self.values is not None:
+                self.values[segment] = values[i][taken]
+            for name, column in columns.items():
+                self.columns[name][segment] = column
+            for name, code in codes.items():
+                self.codes[name][segment] = code[i, 0]
+            end = segment.stop
+        return slice(start, end)
+
+    def table(self, schema: pa.Schema) -> pa.Table:
+        end = self.pos
+        columns = {
+            "ts": _arrow(self.columns["ts"][:end], _TS, self.columns.get("ts_valid")),
+            "bus": _arrow(self.columns["bus"][:end], pa.int16(), self.columns.get("bus_valid")),
+            "frame_id": pa.array(self.frame_id[:end]),
+            "raw": pa.array(self.raw[:end]),
+            **{
+                name: pa.DictionaryArray.from_arrays(
+                    pa.array(self.codes[name][:end]),
+                    pa.array(list(self.dictionaries[name]), pa.string()),
+                    safe=False,  # the codes index the dictionary by construction
+                )
+                for name in self.codes
+            },
         }
+        if self.values is not None:
+            columns["value"] = pa.array(self.values[:end])
         return pa.table([columns[f.name] for f in schema], schema=schema)
 
 
-def _cat(parts: Iterable[npt.NDArray[Any]], dtype: type[np.generic]) -> npt.NDArray[Any]:
-    parts = list(parts)
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+def _arrow(values: npt.NDArray[Any], type_: pa.DataType, valid: Mask | None) -> pa.Array:
+    """Zero-copy Arrow array of ``values`` (int64 micros for timestamps), nulls where invalid."""
+    array = pa.array(values, mask=None if valid is None else ~valid[: len(values)])
+    return array.view(type_) if type_ != array.type else array
 
 
-def _dictionary(codes: npt.NDArray[np.int32], names: list[str]) -> pa.Array:
-    unique, index = np.unique(np.array(names, dtype=object), return_inverse=True)
-    remap = index.astype(np.int32)
-    return pa.DictionaryArray.from_arrays(
-        pa.array(remap[codes] if len(remap) else codes, pa.int32()),
-        pa.array(unique.tolist(), pa.string()),
-    )
+def _numpy(column: pa.ChunkedArray, type_: pa.DataType) -> tuple[npt.NDArray[Any], Mask | None]:
+    """``column`` cast to ``type_`` as numpy values (nulls as 0) and its validity (None: no nulls)."""
+    array = column.combine_chunks().cast(type_)
+    valid = None
+    if array.null_count:
+        valid = array.is_valid().to_numpy(zero_copy_only=False)
+        array = array.fill_null(pa.scalar(0).cast(type_))
+    if type_ == _TS:
+        array = array.view(pa.int64())
+    return array.to_numpy(zero_copy_only=False), valid
 
 
 def decode_frames(
@@ -336,86 +323,84 @@ def decode_frames(
     missing = {"ts", "bus", "frame_id", "is_extended", "data"} - set(frames.column_names)
     if missing:
         raise InputError(f"frames table lacks columns {sorted(missing)}")
-    frames = frames.combine_chunks()
     n = frames.num_rows
-    data = (
-        frames.column("data").chunk(0)
-        if frames.column("data").num_chunks
-        else pa.array([], pa.binary())
-    )
-    payloads = Payloads(data)
-    ids = frames.column("frame_id").to_numpy(zero_copy_only=False).astype(np.int64)
-    ext = frames.column("is_extended").to_numpy(zero_copy_only=False).astype(np.int64)
-    lengths = payloads.lengths
-    keys = ids | (ext << 32)
-    order = np.argsort(keys, kind="stable")
-    unique, starts = np.unique(keys[order], return_index=True)
-    bounds = np.append(starts, n)
-    wanted = _selected(db, include)
-    signals, integrity = _Sink(), _Sink()
-    reject_rows: list[npt.NDArray[np.int64]] = []
-    reject_reasons: list[tuple[str, int]] = []
+    payloads = Payloads(frames.column("data").combine_chunks())
+    index = _index(db)
+    plans = index.plans_for(include)
+    ids, ids_valid = _numpy(frames.column("frame_id"), pa.uint32())
+    ext, _ = _numpy(frames.column("is_extended"), pa.bool_())
+    which = index.locate(ids, ext.astype(bool))
+    unknown = len(plans)
+    if ids_valid is not None:
+        which[~ids_valid] = unknown
+    order = np.argsort(which, kind="stable")  # a radix sort of a small integer
+    counts = np.bincount(which, minlength=unknown + 1)
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    known = order[: bounds[unknown]]
+    # per-frame inputs in group order, gathered once for all messages
+    sorted_columns: dict[str, npt.NDArray[Any]] = {}
+    for name, type_ in (("ts", _TS), ("bus", pa.int16())):
+        values, valid = _numpy(frames.column(name), type_)
+        sorted_columns[name] = values[known]
+        if valid is not None:
+            sorted_columns[f"{name}_valid"] = valid[known]
+    first_words = payloads.first_words()[known]
+    lengths = payloads.lengths[known]
+    sizes = np.array([[len(p.physical), len(p.integrity)] for p in plans], dtype=np.int64)
+    capacity = counts[:unknown] @ sizes if unknown else np.zeros(2, dtype=np.int64)
+    signals = _Sink(int(capacity[0]), sorted_columns, values=True)
+    integrity = _Sink(int(capacity[1]), sorted_columns, values=False)
+    rejected: list[tuple[I64, str]] = [(order[bounds[unknown] :], "unknown frame id")]
     decoded = not_requested = 0
-    for g, key in enumerate(unique.tolist()):
-        rows = order[bounds[g] : bounds[g + 1]]
-        msg = db.by_frame_id.get((key & 0xFFFFFFFF, bool(key >> 32)))
-        if msg is None:
-            reject_rows.append(rows)
-            reject_reasons.append(("unknown frame id", len(rows)))
-            continue
-        short = lengths[rows] < msg.length
+    for m in np.flatnonzero(counts[:unknown]).tolist():
+        plan, lo, hi = plans[m], int(bounds[m]), int(bounds[m + 1])
+        msg, rows, group = plan.msg, known[lo:hi], slice(lo, hi)
+        short = lengths[group] < msg.length
+        keep: slice | I64 = group
         if short.any():
-            reject_rows.append(rows[short])
-            reject_reasons.append(
-                (f"shorter than {msg.name} ({msg.length} bytes)", int(short.sum()))
-            )
-            rows = rows[~short]
-        names = msg.signals.keys() if wanted is None else wanted.get(msg.name, set())
-        if wanted is not None and not names:
+            rejected.append((rows[short], f"shorter than {msg.name} ({msg.length} bytes)"))
+            keep, rows = np.flatnonzero(~short) + lo, rows[~short]
+        if not plan.requested:
             not_requested += len(rows)
             continue
         decoded += len(rows)
-        words = PayloadWords(payloads.matrix(rows, min(max(8, msg.length), 64) + 8))
-        masks = _mux_masks(msg, words)
-        for name in names:
-            sig = msg.signals[name]
-            raw = words.extract(bit_field(sig))
-            picked = rows
-            mask = masks[name]
-            need = bytes_needed(sig)
-            if need > msg.length:  # bits past the DBC length: only frames that carry them
-                long_enough = lengths[rows] >= need
-                mask = long_enough if mask is None else mask & long_enough
-            if mask is not None:
-                raw, picked = raw[mask], rows[mask]
-            values, ints = physical(sig, raw)
-            if sig.kind == "physical":
-                signals.add((msg.name, name, "physical"), picked, values, ints)
-            else:
-                integrity.add((msg.name, name, sig.kind), picked, None, ints)
-    rejected = _cat(reject_rows, np.int64)
-    reasons = [reason for reason, count in reject_reasons for _ in range(count)]
-    rejects = pa.table(
-        {
-            "row": pa.array(rejected, pa.int64()),
-            "ts": frames.column("ts").take(rejected).cast(_TS),
-            "bus": frames.column("bus").take(rejected).cast(pa.int16()),
-            "frame_id": frames.column("frame_id").take(rejected).cast(pa.uint32()),
-            "is_extended": frames.column("is_extended").take(rejected),
-            "data": pc.cast(frames.column("data").take(rejected), pa.binary()),
-            "reason": pa.array(reasons, pa.string()),
-        },
-        schema=REJECT_SCHEMA,
-    )
-    counts: dict[str, int] = {}
-    for reason, count in reject_reasons:
-        counts[reason] = counts.get(reason, 0) + count
+        first = first_words[keep]
+        if plan.masked:  # a multiplexer or a field may lie past the end of a frame
+            first = zero_past_end(first, lengths[keep])
+        words = GroupWords(first, payloads, rows, plan.width)
+        columns = {name: values[keep] for name, values in sorted_columns.items()}
+        masks = row_masks(plan, words, lengths[keep]) if plan.masked else None
+        if len(plan.physical):
+            signals.add(msg, plan.physical, words, columns, masks)
+        if len(plan.integrity):
+            integrity.add(msg, plan.integrity, words, columns, masks)
     return DecodeResult(
-        signals=signals.table(frames, SIGNAL_SCHEMA),
-        integrity=integrity.table(frames, INTEGRITY_SCHEMA),
-        rejects=rejects,
+        signals=signals.table(SIGNAL_SCHEMA),
+        integrity=integrity.table(INTEGRITY_SCHEMA),
+        rejects=_rejects(frames, rejected),
         frames_in=n,
         frames_decoded=decoded,
         frames_not_requested=not_requested,
-        reject_counts=counts,
+        reject_counts={reason: len(rows) for rows, reason in rejected if len(rows)},
+    )
+
+
+def _rejects(frames: pa.Table, rejected: list[tuple[I64, str]]) -> pa.Table:
+    """The rejected frames in input order, each with its reason."""
+    rows = np.concatenate([r for r, _ in rejected]).astype(np.int64)
+    reasons = np.repeat(np.arange(len(rejected)), [len(r) for r, _ in rejected])
+    order = np.argsort(rows, kind="stable")
+    rows, reasons = rows[order], reasons[order]
+    taken = pa.array(rows, pa.int64())
+    return pa.table(
+        {
+            "row": taken,
+            "ts": frames.column("ts").take(taken).cast(_TS),
+            "bus": frames.column("bus").take(taken).cast(pa.int16()),
+            "frame_id": frames.column("frame_id").take(taken).cast(pa.uint32()),
+            "is_extended": frames.column("is_extended").take(taken),
+            "data": pc.cast(frames.column("data").take(taken), pa.binary()),
+            "reason": pa.array([rejected[i][1] for i in reasons.tolist()], pa.string()),
+        },
+        schema=REJECT_SCHEMA,
     )
