@@ -383,3 +383,17 @@ def test_output_order_nulls_and_chunks() -> None:
     assert bus.to_pylist() == [1, None, 1] * (len(bus) // 3)
     assert signals.column("ts").type == pa.timestamp("us", tz="UTC")
     assert result.signals.schema.equals(chunked.signals.schema)
+
+
+def test_counter_gaps_reveal_lost_frames() -> None:
+    from drivetrain.ingest.can_encode import encode_frames
+    from drivetrain.ingest.can_ingest import counter_gaps
+
+    db = load_dbc("tesla_model3_party")
+    frames = encode_frames(db, "DI_torque", {}, np.arange(100) * 10_000)
+    whole = decode_frames(frames, db)
+    assert counter_gaps(whole.integrity, db) == (99, 0)
+    keep = np.ones(100, dtype=bool)
+    keep[[10, 11, 50]] = False  # three frames lost on the bus: two gaps
+    lossy = decode_frames(frames.filter(pa.array(keep)), db)
+    assert counter_gaps(lossy.integrity, db) == (96, 2)

@@ -151,6 +151,8 @@ def can(
         "frames_decoded": report.frames_decoded,
         "frames_not_bound": report.frames_not_bound,
         "frames_rejected": dict(report.rejected),
+        "counter_values_checked": report.integrity["counter values checked"],
+        "counter_gaps": report.integrity["counter gaps"],
         "signals_stored": report.telemetry.rows_written,
         "signals_dropped": dict(report.telemetry.dropped),
         "signals_quarantined": report.telemetry.rows_quarantined,

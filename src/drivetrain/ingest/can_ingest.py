@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from drivetrain.catalog import VehicleModel, load_dbc
+from drivetrain.catalog import DbcDatabase, VehicleModel, load_dbc
 from drivetrain.errors import InputError
 from drivetrain.ingest.campaigns import CampaignFilter
 from drivetrain.ingest.can_decode import decode_frames
@@ -49,6 +50,7 @@ class CanIngestReport:
     frames_decoded: int = 0
     frames_not_bound: int = 0
     duplicates: int = 0
+    integrity: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
     telemetry: WriteReport | None = None
 
@@ -83,12 +85,50 @@ def _mappings(model: VehicleModel) -> list[_Mapping]:
     return out
 
 
+def counter_gaps(integrity: pa.Table, db: DbcDatabase) -> tuple[int, int]:
+    """(counter values checked, values that did not follow their predecessor).
+
+    A rolling counter should step by one (modulo its bit size) from one frame
+    of its message to the next on the same bus; a gap means frames were lost
+    or repeated on the way. Fields named ``…MSB…`` (the high half of a split
+    counter) step less often and are not checked. Gaps across chunk boundaries
+    of a long log are not seen.
+    """
+    df = pl.from_arrow(integrity)
+    assert isinstance(df, pl.DataFrame)
+    df = df.filter(pl.col("kind").cast(pl.String) == "counter").with_columns(
+        pl.col("message", "signal").cast(pl.String)
+    )
+    df = df.filter(~pl.col("signal").str.to_uppercase().str.contains("MSB"))
+    if df.is_empty():
+        return 0, 0
+    sizes = {
+        (m, sig): 1 << db.signal(m, sig).size
+        for m, sig in df.select("message", "signal").unique().iter_rows()
+    }
+    modulus = pl.Series(
+        [sizes[(m, sig)] for m, sig in df.select("message", "signal").iter_rows()], dtype=pl.Int64
+    )
+    steps = (
+        df.with_columns(modulus.alias("modulus"))
+        .sort("bus", "frame_id", "signal", "ts")
+        .with_columns(
+            (pl.col("raw").diff().over("bus", "frame_id", "signal") % pl.col("modulus")).alias(
+                "step"
+            )
+        )
+        .drop_nulls("step")
+    )
+    return steps.height, int((steps["step"] != 1).sum())
+
+
 def decode_to_vss(
     frames: pa.Table,
     model: VehicleModel,
     vehicle_id: str,
     *,
     vehicle_by_bus: Sequence[str] | None = None,
+    integrity: Counter[str] | None = None,
 ) -> tuple[pa.Table, pa.Table, int, int]:
     """Decode ``frames`` for ``model``: (VSS telemetry, rejected frames, decoded, not bound).
 
@@ -102,7 +142,12 @@ def decode_to_vss(
     other_rows: list[npt.NDArray[np.int64]] = []
     other_reasons: list[npt.NDArray[np.str_]] = []
     for mapping in _mappings(model):
-        result = decode_frames(frames, load_dbc(mapping.dbc), include=mapping.include)
+        db = load_dbc(mapping.dbc)
+        result = decode_frames(frames, db, include=mapping.include)
+        if integrity is not None:
+            checked, gaps = counter_gaps(result.integrity, db)
+            integrity["counter values checked"] += checked
+            integrity["counter gaps"] += gaps
         decoded += result.frames_decoded
         not_bound += result.frames_not_requested
         rows = result.rejects["row"].to_numpy().astype(np.int64)
@@ -165,7 +210,9 @@ def ingest_can_log(
             for r in chunk.rejects:
                 note(r.location, r.reason, r.record)
             report.frames += chunk.frames.num_rows
-            telemetry, rejected, decoded, not_bound = decode_to_vss(chunk.frames, model, vehicle_id)
+            telemetry, rejected, decoded, not_bound = decode_to_vss(
+                chunk.frames, model, vehicle_id, integrity=report.integrity
+            )
             report.frames_decoded += decoded
             report.frames_not_bound += not_bound
             for row in rejected.to_pylist():
