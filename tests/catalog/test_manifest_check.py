@@ -60,3 +60,11 @@ def test_cli() -> None:
     assert missing.exit_code == 66 and "trabant-601" in missing.stderr
     models = json.loads(CliRunner().invoke(app, ["catalog", "models", "--json"]).stdout)
     assert {m["id"] for m in models} >= {"fiat-tipo", "tesla-model-3"}
+
+
+def test_cli_dbc_lists_what_was_tolerated() -> None:
+    result = CliRunner().invoke(app, ["catalog", "dbc", "psa_aee2010_r3", "--json"])
+    assert result.exit_code == 0
+    shown = json.loads(result.stdout)
+    assert shown["messages"] > 100 and shown["signals"]["counter"] > 0
+    assert any("0_COUNTER" in w and w.startswith("165:") for w in shown["warnings"])

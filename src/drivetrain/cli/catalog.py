@@ -12,6 +12,7 @@ import typer
 from drivetrain.catalog import (
     get_vehicle_model,
     import_vss,
+    load_dbc,
     load_signal_catalog,
     load_vehicle_models,
     use_imported_catalog,
@@ -195,4 +196,40 @@ def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
             )
             for m in found
         ),
+    )
+
+
+@app.command("dbc")
+@handle_errors
+def dbc(
+    name: Annotated[str, typer.Argument(help="opendbc DBC name (e.g. psa_aee2010_r3) or a path.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Load a DBC file and show its messages and what the parser had to tolerate.
+
+    drivetrain's parser loads every DBC opendbc ships, including the ones cantools
+    refuses; each tolerated irregularity is listed with its line and column.
+    Example: drivetrain catalog dbc fca_giorgio
+    """
+    db = load_dbc(name)
+    kinds = Counter(s.kind for m in db.messages.values() for s in m.signals.values())
+    if as_json:
+        print_json(
+            {
+                "name": db.name,
+                "messages": len(db.messages),
+                "signals": dict(kinds),
+                "warnings": [str(w) for w in db.warnings],
+            }
+        )
+        return
+    console.print(
+        f"[bold]{db.name}[/]: {len(db.messages)} messages, "
+        f"{kinds['physical']} physical signals, {kinds['counter']} counters, "
+        f"{kinds['checksum']} checksums"
+    )
+    print_table(
+        f"{len(db.warnings)} tolerated irregularit{'y' if len(db.warnings) == 1 else 'ies'}",
+        ("line:column", "what"),
+        ((f"{w.line}:{w.column}", w.message) for w in db.warnings),
     )
