@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -11,33 +9,14 @@ import pyarrow as pa
 import pytest
 
 from drivetrain.catalog import load_dbc
-from drivetrain.catalog.dbc import available_dbcs, opendbc_source_files
 from drivetrain.catalog.dbc_model import DbcMessage, DbcSignal
 from drivetrain.errors import InputError
 from drivetrain.ingest.can_decode import DecodeResult, bytes_needed, decode_frames
 from drivetrain.ingest.can_encode import encode_frames
 
-ALL_DBCS = sorted(set(available_dbcs()) | set(opendbc_source_files()))
+from .._dbc_reference import ALL_DBCS, cantools_db
+
 FRAMES_PER_MESSAGE = 6
-
-
-def dbc_text(name: str) -> str:
-    from opendbc import DBC_PATH, get_generated_dbcs
-
-    generated: dict[str, str] = get_generated_dbcs()
-    if name in generated:
-        return generated[name]
-    with open(os.path.join(DBC_PATH, f"{name}.dbc"), encoding="utf-8") as f:
-        return f.read()
-
-
-@cache
-def cantools_db(name: str) -> Any | None:
-    cantools = pytest.importorskip("cantools")
-    try:
-        return cantools.database.load_string(dbc_text(name), database_format="dbc", strict=False)
-    except cantools.database.UnsupportedDatabaseFormatError:
-        return None
 
 
 def cantools_errors() -> Any:
