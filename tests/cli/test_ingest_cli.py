@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from drivetrain.cli.main import app
+from drivetrain.governance.pseudonyms import KEY_FILE
 from drivetrain.lake import Lake
 
 runner = CliRunner()
@@ -18,6 +20,11 @@ def run(*args: str, as_json: bool = True) -> dict[str, object]:
     result = runner.invoke(app, [*args, "--json"] if as_json else list(args))
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout) if as_json else {}
+
+
+def share_key(source: Path, target: Path) -> None:
+    (target / "keys").mkdir(parents=True)
+    shutil.copy2(source / KEY_FILE, target / KEY_FILE)
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +58,7 @@ def test_export_then_ingest_twice(
     assert exported.exit_code == 0, exported.stderr
     # a second data directory with the same registry entry and a campaign for everything
     target = tmp_path / "target"
+    share_key(data, target)  # same deployment key: the same VINs get the same pseudonyms
     runner.invoke(
         app,
         [
@@ -95,6 +103,7 @@ def test_ingest_into_an_empty_lake_then_again(
     source_rows = Lake(data / "lake").read("telemetry")
     expected = sum(1 for v in source_rows["vehicle_id"].to_pylist() if v == vehicle)
     target = tmp_path / "empty"
+    share_key(data, target)
     # register the same fleet without its telemetry: simulate with a campaign that keeps nothing
     run(
         "--data-dir",

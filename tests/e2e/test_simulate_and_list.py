@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from drivetrain.cli.main import app
+from drivetrain.governance.pseudonyms import PseudonymKey
 from drivetrain.lake import Lake
 
 
@@ -37,3 +38,6 @@ def test_simulate_then_list_and_query(
         text = str(Lake(tmp_path / "lake").read(table).to_pylist())
         assert not any(vin in text for vin in vins), table
     assert report["rows"]["telemetry"] > 0
+    # the lake key is the keyed hash of the VIN, computable only with this data dir's key
+    key = PseudonymKey.load_or_create(tmp_path)
+    assert all(v["vehicle_id"] == key.vehicle_id(v["vin"]) for v in vehicles)

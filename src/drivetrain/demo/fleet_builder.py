@@ -11,6 +11,7 @@ from drivetrain.catalog import VehicleModel, load_vehicle_models
 from drivetrain.demo.markets import MARKETS
 from drivetrain.errors import InputError
 from drivetrain.fleet import EcuSoftware, VehicleRecord, make_vin
+from drivetrain.governance.pseudonyms import PseudonymKey
 
 ECUS = {
     "ice": ("ECM", "TCM", "BCM", "ABS", "TCU"),
@@ -67,9 +68,17 @@ def select_models(
 
 
 def build_fleet(
-    rng: np.random.Generator, n: int, models: list[VehicleModel], start: datetime
+    rng: np.random.Generator,
+    n: int,
+    models: list[VehicleModel],
+    start: datetime,
+    pseudonyms: PseudonymKey | None = None,
 ) -> Fleet:
-    """Draw ``n`` vehicles: model, market, model year, a valid VIN, an opaque id, ECU software."""
+    """Draw ``n`` vehicles: model, market, model year, a valid VIN, an opaque id, ECU software.
+
+    With ``pseudonyms`` the id is the keyed hash of the VIN (as for real vehicles);
+    without, a random opaque id (for tests that compare runs across data directories).
+    """
     if n <= 0:
         raise InputError(f"fleet size must be positive, got {n}")
     model_index = rng.integers(0, len(models), n)
@@ -83,7 +92,8 @@ def build_fleet(
         vds = "".join(rng.choice(list(VIN_ALPHABET), 5))
         plant = str(rng.choice(list(VIN_ALPHABET)))
         vin = make_vin(model.wmi, vds, year, plant, f"{serials[i]:06d}")
-        vehicle_id = f"veh_{rng.integers(0, 1 << 48):012x}"
+        opaque = f"veh_{rng.integers(0, 1 << 48):012x}"  # drawn always: same stream either way
+        vehicle_id = pseudonyms.vehicle_id(vin) if pseudonyms else opaque
         software = tuple(
             EcuSoftware(
                 ecu=ecu,

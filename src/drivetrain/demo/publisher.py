@@ -28,6 +28,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from drivetrain.demo.simulator import Progress, SimulationConfig, iter_telemetry
 from drivetrain.errors import InputError, StorageError
+from drivetrain.governance.pseudonyms import PseudonymKey
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,12 @@ class PublishReport:
 
 
 def simulated_batches(
-    config: SimulationConfig, on_progress: Progress | None = None
+    config: SimulationConfig,
+    on_progress: Progress | None = None,
+    pseudonyms: PseudonymKey | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """The simulator's long-format telemetry batches for ``config`` (one per block and day)."""
-    return iter_telemetry(config, on_progress=on_progress)
+    return iter_telemetry(config, on_progress=on_progress, pseudonyms=pseudonyms)
 
 
 def vss_messages(batch: pa.RecordBatch, window_s: float) -> Iterator[tuple[str, bytes]]:
@@ -150,6 +153,7 @@ def publish_fleet(
     window_s: float = 60.0,
     qos: int = 1,
     on_progress: Progress | None = None,
+    pseudonyms: PseudonymKey | None = None,
 ) -> PublishReport:
     """Simulate ``config`` and publish its telemetry as VSS JSON, ``window_s`` per message."""
     if window_s <= 0:
@@ -159,7 +163,7 @@ def publish_fleet(
     counts = {"samples": 0, "signals": 0}
 
     def messages() -> Iterator[tuple[str, bytes]]:
-        for batch in simulated_batches(config, on_progress):
+        for batch in simulated_batches(config, on_progress, pseudonyms):
             counts["signals"] += batch.num_rows
             for topic, payload in vss_messages(batch, window_s):
                 counts["samples"] += payload.count(b'"ts":')

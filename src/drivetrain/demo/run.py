@@ -19,6 +19,7 @@ from drivetrain.demo.simulator import (
 )
 from drivetrain.errors import InputError
 from drivetrain.fleet import register_vehicles
+from drivetrain.governance.pseudonyms import PseudonymKey
 from drivetrain.ingest import Campaign, create_campaign, get_campaign, list_campaigns
 from drivetrain.lake import TABLES, Lake
 from drivetrain.settings import Settings
@@ -73,8 +74,14 @@ def run_simulation(
             campaigns = list_campaigns(session, active_only=True)
     lake = Lake(settings.lake_dir)
     before = {name: lake.version(name) for name in TABLES}
+    pseudonyms = PseudonymKey.load_or_create(settings.data_dir)
     report = simulate_fleet(
-        config, lake, campaigns=campaigns or None, on_progress=on_progress, route=route
+        config,
+        lake,
+        campaigns=campaigns or None,
+        on_progress=on_progress,
+        route=route,
+        pseudonyms=pseudonyms,
     )
     try:
         with session_scope(url) as session:
@@ -151,7 +158,8 @@ def publish_simulation(
     settings.ensure_data_dir()
     url = settings.resolved_state_url
     migrate(url)
-    fleet, _, _ = plan_fleet(config)
+    pseudonyms = PseudonymKey.load_or_create(settings.data_dir)
+    fleet, _, _ = plan_fleet(config, pseudonyms)
     with session_scope(url) as session:
         register_vehicles(session, fleet.records)
     return publish_fleet(
@@ -161,4 +169,5 @@ def publish_simulation(
         window_s=window_s,
         qos=qos,
         on_progress=on_progress,
+        pseudonyms=pseudonyms,
     )

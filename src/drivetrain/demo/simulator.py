@@ -25,6 +25,7 @@ from drivetrain.demo.fleet_block import FleetBlock, FleetState, build_block, ini
 from drivetrain.demo.fleet_builder import Fleet, build_fleet, select_models
 from drivetrain.errors import InputError
 from drivetrain.fleet import VehicleRecord
+from drivetrain.governance.pseudonyms import PseudonymKey
 from drivetrain.ingest import (
     Campaign,
     CampaignFilter,
@@ -101,6 +102,7 @@ def simulate_fleet(
     campaigns: Sequence[Campaign] | None = None,
     on_progress: Progress | None = None,
     route: Route | None = None,
+    pseudonyms: PseudonymKey | None = None,
 ) -> SimulationReport:
     """Simulate ``config`` into ``lake``; all tables are written or none is.
 
@@ -114,7 +116,7 @@ def simulate_fleet(
     """
     began = time.perf_counter()
     run_id = new_run_id("sim")
-    fleet, block_seeds, start = plan_fleet(config)
+    fleet, block_seeds, start = plan_fleet(config, pseudonyms)
     collected = _Collected()
     context = CollectionContext(
         source="simulator", purpose="product_improvement", campaign_id="demo", run_id=run_id
@@ -156,22 +158,29 @@ def simulate_fleet(
     )
 
 
-def plan_fleet(config: SimulationConfig) -> tuple[Fleet, list[np.random.SeedSequence], datetime]:
+def plan_fleet(
+    config: SimulationConfig, pseudonyms: PseudonymKey | None = None
+) -> tuple[Fleet, list[np.random.SeedSequence], datetime]:
     """The fleet of ``config`` and the seeds of its vehicle blocks (same seed, same fleet)."""
     config.validate()
     models = select_models(config.brands, config.models)
     start = datetime(config.start.year, config.start.month, config.start.day, tzinfo=UTC)
     root = np.random.SeedSequence(config.seed)
     fleet_seed, *block_seeds = root.spawn(1 + -(-config.vehicles // BLOCK_SIZE))
-    fleet = build_fleet(np.random.default_rng(fleet_seed), config.vehicles, models, start)
+    fleet = build_fleet(
+        np.random.default_rng(fleet_seed), config.vehicles, models, start, pseudonyms
+    )
     return fleet, block_seeds, start
 
 
 def iter_telemetry(
-    config: SimulationConfig, *, on_progress: Progress | None = None
+    config: SimulationConfig,
+    *,
+    on_progress: Progress | None = None,
+    pseudonyms: PseudonymKey | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """The telemetry ``simulate_fleet`` would store, as batches (one per block and day)."""
-    fleet, block_seeds, start = plan_fleet(config)
+    fleet, block_seeds, start = plan_fleet(config, pseudonyms)
     yield from _telemetry_batches(config, fleet, block_seeds, start, _Collected(), on_progress)
 
 
