@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -89,3 +90,42 @@ def test_structural_errors_raise_and_write_nothing(lake: Lake, context: Collecti
         write_telemetry(lake, rows(("v1", "Vehicle.Speed", 1.0)).drop_columns(["ts"]), context)
     assert not lake.exists("telemetry")
     assert not lake.exists("quarantine")
+
+
+class NoLocationAfter:
+    """A LegalBasis that refuses location data from ``cutoff_us`` on (a withdrawal)."""
+
+    def __init__(self, cutoff_us: int) -> None:
+        self.cutoff_us = cutoff_us
+
+    def allowed(self, vehicle_id, ts_us, category):  # type: ignore[no-untyped-def]
+        refused = (category == "location") & (ts_us >= self.cutoff_us)
+        reasons = np.where(refused, "no legal basis for location (consent withdrawn)", "")
+        return ~refused, reasons
+
+
+def test_rows_without_legal_basis_are_dropped_and_counted(
+    lake: Lake, context: CollectionContext
+) -> None:
+    ts_us = int(TS.timestamp() * 1_000_000)
+    data = rows(
+        ("v1", "Vehicle.CurrentLocation.Latitude", 48.1),
+        ("v1", "Vehicle.Speed", 50.0),
+    )
+    later = data.set_column(
+        1, "ts", pa.array([TS.replace(hour=9)] * 2, pa.timestamp("us", tz="UTC"))
+    )
+    report = write_telemetry(
+        lake,
+        pa.concat_tables([data, later]),
+        context,
+        legal_basis=NoLocationAfter(ts_us + 1),
+    )
+    assert report.rows_written == 3
+    assert report.dropped == {"no legal basis for location (consent withdrawn)": 1}
+    stored = lake.read("telemetry").to_pylist()
+    assert sorted((r["signal"], r["ts"].hour) for r in stored) == [
+        ("Vehicle.CurrentLocation.Latitude", 8),
+        ("Vehicle.Speed", 8),
+        ("Vehicle.Speed", 9),
+    ]

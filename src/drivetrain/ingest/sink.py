@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from typing import TypeAlias
+from typing import Protocol, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -162,13 +162,16 @@ def write_telemetry(
     context: CollectionContext,
     *,
     campaigns: CampaignFilter | None = None,
+    legal_basis: LegalBasis | None = None,
 ) -> WriteReport:
     """Check and store long-format signals ``(vehicle_id, ts, signal, value)``.
 
     Good rows are appended to ``telemetry`` in one commit; refused rows go to
     ``quarantine`` with their reason. With ``campaigns``, only rows an active
     campaign asks for are stored and the others are dropped and counted by
-    reason (data minimisation). Structural problems (missing columns, wrong
+    reason (data minimisation); with ``legal_basis``, rows whose data category
+    has no valid legal basis for the vehicle's subject, purpose and region at
+    their time are dropped and counted too. Structural problems (missing columns, wrong
     types) raise :class:`~drivetrain.errors.SchemaMismatch` before anything
     is written.
     """
@@ -193,6 +196,10 @@ def write_telemetry(
                 batch, dropped = campaigns.apply(batch)
                 report.dropped.update(dropped)
                 report.rows_dropped += sum(dropped.values())
+            if legal_basis is not None and batch.num_rows:
+                batch, dropped = _lawful(batch, legal_basis)
+                report.dropped.update(dropped)
+                report.rows_dropped += sum(dropped.values())
             report.rows_written += batch.num_rows
             yield batch
 
@@ -212,6 +219,33 @@ def write_telemetry(
             "quarantine", quarantine.table(), run_id=context.run_id
         )
     return report
+
+
+class LegalBasis(Protocol):
+    """Decides, row by row, whether a signal may be stored (governance implements it)."""
+
+    def allowed(
+        self, vehicle_id: np.ndarray, ts_us: np.ndarray, category: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(mask of rows with a valid legal basis, reason per refused row)."""
+        ...
+
+
+def _lawful(batch: pa.RecordBatch, legal_basis: LegalBasis) -> tuple[pa.RecordBatch, Counter[str]]:
+    """Keep the rows whose data category has a legal basis; count the others by reason."""
+    catalog = load_signal_catalog()
+    values, indices = _as_strings(batch.column("signal"))
+    categories = np.array([catalog[str(p)].category for p in values.to_pylist()], dtype=object)
+    if indices is not None:
+        categories = categories[indices.to_numpy(zero_copy_only=False)]
+    vehicles, v_idx = _as_strings(batch.column("vehicle_id"))
+    vehicle_ids = np.asarray(vehicles.to_pylist(), dtype=object)
+    if v_idx is not None:
+        vehicle_ids = vehicle_ids[v_idx.to_numpy(zero_copy_only=False)]
+    ts_us = batch.column("ts").cast(pa.int64()).to_numpy(zero_copy_only=False)
+    mask, reasons = legal_basis.allowed(vehicle_ids, ts_us, categories)
+    refused = Counter(str(r) for r in np.asarray(reasons)[~mask])
+    return batch.filter(pa.array(mask)), refused
 
 
 def write_records(lake: Lake, table: str, data: ArrowBatches, context: CollectionContext) -> int:
