@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pytest
@@ -106,8 +107,9 @@ def test_bad_conditions_are_refused(text: str, message: str) -> None:
 
 
 def test_targeting_signals_and_period() -> None:
-    campaign = Campaign("ram-speed", "vehicle_health", (SPEED,), target_brands=("Ram",),
-                        period_s=10)
+    campaign = Campaign(
+        "ram-speed", "vehicle_health", (SPEED,), target_brands=("Ram",), period_s=10
+    )
     kept, dropped = CampaignFilter([campaign], VEHICLES).apply(
         batch(
             series("ram1", SPEED, [50.0] * 60),
@@ -121,8 +123,12 @@ def test_targeting_signals_and_period() -> None:
 
 def test_condition_with_pre_and_post_trigger_windows() -> None:
     campaign = Campaign(
-        "overheat", "vehicle_health", (SPEED, COOLANT), condition=f"{COOLANT} > 110",
-        pre_trigger_s=5, post_trigger_s=5,
+        "overheat",
+        "vehicle_health",
+        (SPEED, COOLANT),
+        condition=f"{COOLANT} > 110",
+        pre_trigger_s=5,
+        post_trigger_s=5,
     )
     coolant = [90.0] * 30 + [112.0, 113.0, 111.0] + [100.0] * 27
     kept, dropped = CampaignFilter([campaign], VEHICLES).apply(
@@ -135,15 +141,21 @@ def test_condition_with_pre_and_post_trigger_windows() -> None:
 
 
 def test_state_carries_across_batches() -> None:
-    triggered = Campaign("hot", "vehicle_health", (SPEED, COOLANT), condition=f"{COOLANT} > 110",
-                         post_trigger_s=4)
+    triggered = Campaign(
+        "hot", "vehicle_health", (SPEED, COOLANT), condition=f"{COOLANT} > 110", post_trigger_s=4
+    )
     sampled = Campaign("slow", "vehicle_health", (SPEED,), period_s=20, target_brands=("Tesla",))
     flt = CampaignFilter([triggered, sampled], VEHICLES)
-    first, _ = flt.apply(batch(series("ram1", COOLANT, [90.0] * 9 + [115.0]),
-                               series("tesla1", SPEED, [1.0] * 10)))
-    second, _ = flt.apply(batch(series("ram1", COOLANT, [90.0] * 10, start_s=10),
-                                series("ram1", SPEED, [2.0] * 10, start_s=10),
-                                series("tesla1", SPEED, [1.0] * 30, start_s=10)))
+    first, _ = flt.apply(
+        batch(series("ram1", COOLANT, [90.0] * 9 + [115.0]), series("tesla1", SPEED, [1.0] * 10))
+    )
+    second, _ = flt.apply(
+        batch(
+            series("ram1", COOLANT, [90.0] * 10, start_s=10),
+            series("ram1", SPEED, [2.0] * 10, start_s=10),
+            series("tesla1", SPEED, [1.0] * 30, start_s=10),
+        )
+    )
     assert seconds(first, COOLANT) == [9]
     assert seconds(second, SPEED) == [10, 11, 12, 13, 20]  # ram post window + tesla sampling
     assert seconds(second, COOLANT) == [10, 11, 12, 13]
@@ -186,10 +198,12 @@ def test_prefix_patterns_expand_over_the_catalog() -> None:
 def test_write_telemetry_stores_only_what_campaigns_ask_for(tmp_path: Path) -> None:
     lake = Lake(tmp_path / "lake")
     flt = CampaignFilter([Campaign("c", "vehicle_health", (SPEED,), period_s=30)], VEHICLES)
-    data = batch(series("ram1", SPEED, [10.0] * 60), series("ram1", "Vehicle.Bogus", [1.0]),
-                 series("ram1", COOLANT, [80.0] * 3))
-    report = write_telemetry(lake, data, CollectionContext("test", "vehicle_health"),
-                             campaigns=flt)
+    data = batch(
+        series("ram1", SPEED, [10.0] * 60),
+        series("ram1", "Vehicle.Bogus", [1.0]),
+        series("ram1", COOLANT, [80.0] * 3),
+    )
+    report = write_telemetry(lake, data, CollectionContext("test", "vehicle_health"), campaigns=flt)
     assert report.rows_written == 2 and report.rows_quarantined == 1
     assert report.dropped == {THINNED: 58, NOT_REQUESTED: 3}
     assert lake.read("telemetry").num_rows == 2
@@ -200,9 +214,16 @@ def test_write_telemetry_stores_only_what_campaigns_ask_for(tmp_path: Path) -> N
 
 def test_create_list_stop(state_url: str) -> None:
     migrate(state_url)
-    campaign = Campaign("overheat", "vehicle_health", (COOLANT,), condition=f"{COOLANT} > 110",
-                        pre_trigger_s=30, post_trigger_s=60, target_markets=("US", "CA"),
-                        retention_days=90)
+    campaign = Campaign(
+        "overheat",
+        "vehicle_health",
+        (COOLANT,),
+        condition=f"{COOLANT} > 110",
+        pre_trigger_s=30,
+        post_trigger_s=60,
+        target_markets=("US", "CA"),
+        retention_days=90,
+    )
     with session_scope(state_url) as session:
         stored = create_campaign(session, campaign)
     assert stored.target_markets == ("US", "CA") and stored.condition == campaign.condition
@@ -225,3 +246,36 @@ def test_an_older_batch_arriving_later_is_not_thinned_away() -> None:
     assert seconds(late, SPEED) == [100, 110]
     assert seconds(early, SPEED) == [0, 10]  # data of an older log still collected
     assert dropped == {THINNED: 18}
+
+
+class RefuseCategoryFrom:
+    """A LegalBasis refusing one data category from a time on (a consent withdrawal)."""
+
+    def __init__(self, category: str, from_s: int) -> None:
+        self.category, self.from_us = category, T0 + from_s * 1_000_000
+
+    def allowed(self, vehicle_id, ts_us, category):  # type: ignore[no-untyped-def]
+        refused = (category == self.category) & (ts_us >= self.from_us)
+        return ~refused, np.where(refused, f"no legal basis for {self.category}", "")
+
+
+LAT = "Vehicle.CurrentLocation.Latitude"
+
+
+def test_each_campaign_needs_a_legal_basis_for_its_own_purpose() -> None:
+    health = Campaign("health", "vehicle_health", (SPEED, LAT))
+    charging = Campaign("charging", "location_services", (LAT,))
+    flt = CampaignFilter(
+        [health, charging],
+        VEHICLES,
+        legal_bases={
+            "vehicle_health": RefuseCategoryFrom("location", 0),  # never for health
+            "location_services": RefuseCategoryFrom("location", 5),  # withdrawn at t=5 s
+        },
+    )
+    kept, dropped = flt.apply(
+        batch(series("ram1", SPEED, [50.0] * 10), series("ram1", LAT, [48.1] * 10))
+    )
+    assert seconds(kept, SPEED) == list(range(10))
+    assert seconds(kept, LAT) == [0, 1, 2, 3, 4]  # kept under location_services until withdrawn
+    assert dropped == {"no legal basis for location": 5}

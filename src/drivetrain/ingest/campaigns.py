@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import numpy as np
 import polars as pl
@@ -119,6 +120,28 @@ class Campaign:
         )
 
 
+class LegalBasis(Protocol):
+    """Decides, row by row, whether a signal may be stored for one purpose.
+
+    Governance implements it from consents, ownership and regional policy.
+    """
+
+    def allowed(
+        self, vehicle_id: np.ndarray, ts_us: np.ndarray, category: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(mask of rows with a valid legal basis, reason per refused row)."""
+        ...
+
+
+def _categories(signals: pl.Series) -> np.ndarray:
+    catalog = load_signal_catalog()
+    mapping = {p: catalog[p].category for p in signals.unique().to_list() if p in catalog}
+    return np.asarray(
+        signals.replace_strict(mapping, default="technical", return_dtype=pl.String).to_list(),
+        dtype=object,
+    )
+
+
 class CampaignFilter:
     """Keeps the rows some active campaign asks for; counts the rest by reason.
 
@@ -129,9 +152,16 @@ class CampaignFilter:
     """
 
     def __init__(
-        self, campaigns: Sequence[Campaign], vehicles: Mapping[str, VehicleTarget]
+        self,
+        campaigns: Sequence[Campaign],
+        vehicles: Mapping[str, VehicleTarget],
+        *,
+        legal_bases: Mapping[str, LegalBasis] | None = None,
     ) -> None:
+        """``legal_bases`` (purpose → checker) refuses, per campaign, the rows whose data
+        category has no valid legal basis for that campaign's purpose."""
         self.campaigns = [c.validate() for c in campaigns if c.status == "active"]
+        self._legal_bases = dict(legal_bases or {})
         self._targeted = [
             pl.Series([v for v, t in vehicles.items() if c.targets(t)], dtype=pl.String)
             for c in self.campaigns
@@ -158,6 +188,9 @@ class CampaignFilter:
         targeted = np.zeros(n, dtype=bool)
         requested = np.zeros(n, dtype=bool)
         triggered = np.zeros(n, dtype=bool)
+        lawful = np.zeros(n, dtype=bool)
+        why_not = np.full(n, "", dtype=object)
+        categories: np.ndarray | None = None
         for i, campaign in enumerate(self.campaigns):
             vehicle_ok = df["vehicle_id"].is_in(self._targeted[i].implode()).to_numpy()
             wanted = vehicle_ok & df["signal"].is_in(self._paths[i].implode()).to_numpy()
@@ -167,6 +200,20 @@ class CampaignFilter:
             if condition is not None:
                 wanted &= self._in_window(i, campaign, condition, df, wanted)
             triggered |= wanted
+            checker = self._legal_bases.get(campaign.purpose)
+            if checker is not None and wanted.any():
+                if categories is None:
+                    categories = _categories(df["signal"])
+                rows = np.flatnonzero(wanted)
+                ok, reasons = checker.allowed(
+                    df["vehicle_id"].to_numpy()[rows],
+                    df["ts_us"].to_numpy()[rows],
+                    categories[rows],
+                )
+                refused = rows[~np.asarray(ok, dtype=bool)]
+                why_not[refused] = np.asarray(reasons, dtype=object)[~np.asarray(ok, dtype=bool)]
+                wanted[refused] = False
+            lawful |= wanted
             if campaign.period_s:
                 wanted &= self._first_in_period(i, campaign.period_s, df, wanted)
             keep |= wanted
@@ -175,10 +222,11 @@ class CampaignFilter:
             (~targeted, NOT_TARGETED),
             (targeted & ~requested, NOT_REQUESTED),
             (requested & ~triggered, NO_TRIGGER),
-            (triggered & ~keep, THINNED),
+            (lawful & ~keep, THINNED),
         ):
             if count := int(mask.sum()):
                 dropped[reason] = count
+        dropped.update(str(r) for r in why_not[triggered & ~lawful])
         return batch.filter(pa.array(keep)), dropped
 
     def _in_window(

@@ -19,14 +19,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from typing import Protocol, TypeAlias
+from typing import TypeAlias
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from drivetrain.catalog import catalog_generation, load_signal_catalog
-from drivetrain.ingest.campaigns import CampaignFilter
+from drivetrain.ingest.campaigns import CampaignFilter, LegalBasis
 from drivetrain.lake import Lake, table_spec
 
 log = logging.getLogger(__name__)
@@ -219,16 +219,6 @@ def write_telemetry(
             "quarantine", quarantine.table(), run_id=context.run_id
         )
     return report
-
-
-class LegalBasis(Protocol):
-    """Decides, row by row, whether a signal may be stored (governance implements it)."""
-
-    def allowed(
-        self, vehicle_id: np.ndarray, ts_us: np.ndarray, category: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(mask of rows with a valid legal basis, reason per refused row)."""
-        ...
 
 
 def _lawful(batch: pa.RecordBatch, legal_basis: LegalBasis) -> tuple[pa.RecordBatch, Counter[str]]:
