@@ -160,3 +160,13 @@ def test_a_bad_batch_late_in_a_stream_raises_schema_mismatch(lake: Lake) -> None
     with pytest.raises(SchemaMismatch, match="missing column"):
         lake.append("telemetry", batches())
     assert not lake.exists("telemetry")
+
+
+def test_compact_merges_small_files_and_keeps_rows(lake: Lake) -> None:
+    for i in range(6):
+        lake.append("telemetry", telemetry([f"v{i}"], [float(i)]))
+    before = lake.read("telemetry").sort_by("vehicle_id")
+    result = lake.compact("telemetry")
+    assert result["files_removed"] == 6 and result["files_added"] == 1
+    assert lake.read("telemetry").sort_by("vehicle_id").equals(before)
+    assert lake.version("telemetry") == 6

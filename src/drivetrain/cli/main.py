@@ -319,6 +319,32 @@ def lake_tables(ctx: typer.Context, as_json: JsonOption = False) -> None:
     )
 
 
+@lake_app.command("compact")
+@handle_errors
+def lake_compact(
+    ctx: typer.Context,
+    table: Annotated[list[str] | None, typer.Argument(help="Tables (default: all).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Merge each table's small files into large ones (a new version, same rows).
+
+    Run it now and then under a long-running gateway, which writes one small file
+    per batch and day.
+    Example: drivetrain lake compact telemetry
+    """
+    lake = Lake(_settings(ctx).lake_dir)
+    names = table or [i.name for i in lake.tables()]
+    result = {name: lake.compact(name) for name in names}
+    if as_json:
+        print_json(result)
+        return
+    print_table(
+        "compaction",
+        ("table", "files removed", "files added"),
+        ((n, r["files_removed"], r["files_added"]) for n, r in result.items()),
+    )
+
+
 def _parse_pins(pins: list[str] | None) -> dict[str, int]:
     out: dict[str, int] = {}
     for pin in pins or []:

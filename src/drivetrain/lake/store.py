@@ -196,6 +196,20 @@ class Lake:
             deleted[spec.name] = int(metrics.get("num_deleted_rows", 0))
         return deleted
 
+    def compact(self, name: str) -> dict[str, int]:
+        """Merge small files (one per gateway batch and day, say) into large ones.
+
+        A new version with the same rows; old files stay for time travel until
+        ``vacuum``. Returns the files removed and added.
+        """
+        if not self.exists(name):
+            return {"files_removed": 0, "files_added": 0}
+        metrics = self.table(name).optimize.compact()
+        return {
+            "files_removed": int(metrics.get("numFilesRemoved", 0)),
+            "files_added": int(metrics.get("numFilesAdded", 0)),
+        }
+
     def drop(self, name: str) -> None:
         """Remove table ``name`` and all its versions (used to undo a failed first write)."""
         shutil.rmtree(self.path(name), ignore_errors=True)
@@ -297,8 +311,14 @@ def _coerce(table: str, field: pa.Field, column: pa.Array) -> pa.Array:
     if pa.types.is_dictionary(have) and have.value_type == want:
         return column  # stored as plain strings; kept encoded until the parquet writer
     widen = (
-        (pa.types.is_integer(want) and pa.types.is_integer(have) and want.bit_width >= have.bit_width)
-        or (pa.types.is_floating(want) and (pa.types.is_integer(have) or pa.types.is_floating(have)))
+        (
+            pa.types.is_integer(want)
+            and pa.types.is_integer(have)
+            and want.bit_width >= have.bit_width
+        )
+        or (
+            pa.types.is_floating(want) and (pa.types.is_integer(have) or pa.types.is_floating(have))
+        )
         or (pa.types.is_large_string(have) and pa.types.is_string(want))
     )
     if widen:
