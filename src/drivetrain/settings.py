@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         description="Query/batch engine of the lake ('embedded' = DuckDB/Polars over Arrow).",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    principals_file: Path | None = Field(
+        default=None,
+        description="Principals (users, services) with roles and attributes; default "
+        "<data_dir>/principals.toml.",
+    )
     mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker of the vehicle gateway.")
     mqtt_port: int = Field(default=1883, ge=1, le=65535, description="Its port.")
     category_overrides: dict[str, str] = Field(
@@ -70,6 +75,10 @@ class Settings(BaseSettings):
     @property
     def lake_dir(self) -> Path:
         return self.data_dir / "lake"
+
+    @property
+    def resolved_principals_file(self) -> Path:
+        return self.principals_file or self.data_dir / "principals.toml"
 
     @property
     def imported_catalog(self) -> Path:

@@ -26,8 +26,11 @@ from drivetrain.cli.output import (
 from drivetrain.demo import SimulationConfig, SimulationReport, run_simulation
 from drivetrain.demo.can_export import export_vehicle_log
 from drivetrain.demo.run import DEMO_CAMPAIGN, publish_simulation, run_demo
-from drivetrain.errors import InputError
+from drivetrain.errors import InputError, NotFound
 from drivetrain.fleet import get_vehicle, list_vehicles
+from drivetrain.governance.access import AccessContext
+from drivetrain.governance.governed_read import governed_query
+from drivetrain.governance.principals import load_principals
 from drivetrain.lake import Lake, query
 from drivetrain.logs import configure_logging
 from drivetrain.settings import Settings, load_settings
@@ -366,13 +369,44 @@ def lake_query(
         list[str] | None,
         typer.Option("--version", help="Pin a table to a version: TABLE=N (repeatable)."),
     ] = None,
+    as_: Annotated[
+        str | None,
+        typer.Option("--as", help="Read as this principal (access control applies)."),
+    ] = None,
+    purpose: Annotated[
+        str | None, typer.Option(help="Why the principal reads (with --as).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run read-only SQL over the lake's tables.
 
+    With --as and --purpose the query sees only the rows that principal may read
+    for that purpose (principals from principals_file); refusals name the rule.
     Example: drivetrain lake query "SELECT signal, count(*) FROM telemetry GROUP BY 1"
+    --as analyst-peugeot --purpose vehicle_health
     """
-    result = query(Lake(_settings(ctx).lake_dir), sql, versions=_parse_pins(version))
+    settings = _settings(ctx)
+    lake = Lake(settings.lake_dir)
+    pins = _parse_pins(version)
+    if as_ is None:
+        if purpose is not None:
+            raise InputError("--purpose needs --as PRINCIPAL")
+        print_arrow(query(lake, sql, versions=pins), as_json=as_json)
+        return
+    if purpose is None:
+        raise InputError("--as needs --purpose", hint="e.g. --purpose vehicle_health")
+    principals = load_principals(settings.resolved_principals_file)
+    if as_ not in principals:
+        raise NotFound(
+            f"no principal {as_!r} in {settings.resolved_principals_file}",
+            hint=f"known: {', '.join(sorted(principals))}",
+        )
+    url = settings.resolved_state_url
+    migrate(url)
+    with session_scope(url) as session:
+        vehicles = list_vehicles(session)
+    context = AccessContext(principals[as_], purpose)
+    result = governed_query(lake, sql, context, vehicles, versions=pins)
     print_arrow(result, as_json=as_json)
 
 
