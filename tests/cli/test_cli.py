@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from drivetrain.cli.main import app
@@ -37,9 +39,20 @@ def test_help_lists_the_nouns() -> None:
         assert noun in out
 
 
+def _commands(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):  # a group (typer vendors its own click)
+            found += _commands(command, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
 def test_every_command_has_an_example_in_its_help() -> None:
-    for command in (["fleet", "simulate"], ["fleet", "list"], ["lake", "tables"],
-                    ["lake", "query"], ["demo"]):
+    commands = _commands(typer.main.get_command(app))
+    assert len(commands) >= 20
+    for command in commands:
         code, out, _ = invoke(*command, "--help")
         assert code == 0 and "Example" in out, command
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -32,10 +33,13 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
     data = tmp_path_factory.mktemp("src")
     run("--data-dir", str(data), "fleet", "simulate", "--vehicles", "30", "--days", "1")
     vehicles = runner.invoke(app, ["--data-dir", str(data), "fleet", "list", "--json"]).stdout
-    first = {}
+    rows = Counter(Lake(data / "lake").read("telemetry")["vehicle_id"].to_pylist())
+    busiest: dict[str, str] = {}  # per model, the vehicle that drove most that day
     for v in json.loads(vehicles):
-        first.setdefault(v["model_id"], v["vehicle_id"])
-    return data, first
+        best = busiest.get(v["model_id"])
+        if best is None or rows[v["vehicle_id"]] > rows[best]:
+            busiest[v["model_id"]] = v["vehicle_id"]
+    return data, busiest
 
 
 @pytest.mark.parametrize(

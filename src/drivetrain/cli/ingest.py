@@ -13,6 +13,7 @@ from drivetrain.catalog import VehicleModel, get_vehicle_model
 from drivetrain.cli.output import console, handle_errors, print_json, print_table, progress_bar
 from drivetrain.errors import InputError
 from drivetrain.fleet import get_vehicle
+from drivetrain.governance.audit import AuditLog
 from drivetrain.ingest import CampaignFilter, CollectionContext, VehicleTarget, list_campaigns
 from drivetrain.ingest.can_ingest import ingest_can_log
 from drivetrain.ingest.can_logs import read_can_log
@@ -34,6 +35,7 @@ class _Source:
     """What ingesting a log of one registered vehicle needs."""
 
     lake: Lake
+    audit: AuditLog
     model: VehicleModel
     campaigns: CampaignFilter
     active_campaigns: int
@@ -61,6 +63,7 @@ def _source(ctx: typer.Context, vehicle: str, model_id: str | None = None) -> _S
     target = VehicleTarget(record.brand, record.model_id, record.market)
     return _Source(
         Lake(settings.lake_dir),
+        AuditLog(settings.data_dir),
         get_vehicle_model(record.model_id),
         CampaignFilter(campaigns, {vehicle: target}),
         len(campaigns),
@@ -102,6 +105,7 @@ def obd(
         model=source.model,
         context=context,
         campaigns=source.campaigns,
+        audit=source.audit,
     )
     summary: dict[str, object] = {
         "run_id": context.run_id,
@@ -143,6 +147,7 @@ def can(
             model=source.model,
             context=context,
             campaigns=source.campaigns,
+            audit=source.audit,
         )
     assert report.telemetry is not None
     summary: dict[str, object] = {

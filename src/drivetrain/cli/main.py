@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from drivetrain.catalog import get_vehicle_model, use_imported_catalog
+from drivetrain.cli import audit as audit_cli
 from drivetrain.cli import campaign as campaign_cli
 from drivetrain.cli import catalog as catalog_cli
 from drivetrain.cli import gateway as gateway_cli
@@ -56,6 +57,8 @@ app.add_typer(campaign_cli.app, name="campaign")
 app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(ingest_cli.app, name="ingest")
 app.add_typer(gateway_cli.app, name="gateway")
+app.add_typer(audit_cli.app, name="audit")
+app.command("explain")(audit_cli.explain)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 

@@ -63,7 +63,9 @@ def trip_dtcs(
 
     first = np.searchsorted(day.trip, np.arange(n))
     key_on_v = day.signals["Vehicle.LowVoltageBattery.CurrentVoltage"][first]
-    emit(f.has("lv_battery_degradation")[tv] & (key_on_v < LV_LOW_VOLTS), "P0562", start, "confirmed")
+    emit(
+        f.has("lv_battery_degradation")[tv] & (key_on_v < LV_LOW_VOLTS), "P0562", start, "confirmed"
+    )
 
     spread = (
         day.signals["Vehicle.Powertrain.TractionBattery.CellVoltage.Max"]

@@ -120,8 +120,10 @@ def simulate_day(
     stop_go = np.where(
         kind == 2, 1.0, np.clip(1.6 * np.sin(2 * np.pi * t / stop_period + phase[:, 0]) + 0.9, 0, 1)
     )
-    wobble = 1 + 0.07 * np.sin(2 * np.pi * t / 47 + phase[:, 1]) + 0.04 * np.sin(
-        2 * np.pi * t / 13 + phase[:, 2]
+    wobble = (
+        1
+        + 0.07 * np.sin(2 * np.pi * t / 47 + phase[:, 1])
+        + 0.04 * np.sin(2 * np.pi * t / 13 + phase[:, 2])
     )
     speed = np.clip(trips["cruise_kmh"][trip_of] * ramp * stop_go * wobble, 0.0, 200.0)
     v_ms = speed / 3.6
@@ -185,9 +187,9 @@ def simulate_day(
     torque = np.where(spw > 0, engine_kw[s] * 1000 / np.maximum(omega, 1), -25.0)
     out["Vehicle.Powertrain.CombustionEngine.Torque"] = np.where(s_on, torque, 0.0)
     out["Vehicle.OBD.EngineLoad"] = np.where(s_on, np.clip(18 + 82 * load_frac, 0, 100), 0.0)
-    fuel_pct = state.fuel_pct[sv] - (prior_fuel[strip] + fuel_l[s]) / np.maximum(
-        block.tank_l[sv], 1
-    ) * 100
+    fuel_pct = (
+        state.fuel_pct[sv] - (prior_fuel[strip] + fuel_l[s]) / np.maximum(block.tank_l[sv], 1) * 100
+    )
     out["Vehicle.Powertrain.FuelSystem.RelativeLevel"] = np.clip(fuel_pct, 0, 100)
 
     # ambient and temperatures
@@ -202,9 +204,10 @@ def simulate_day(
     )
 
     # traction battery and motor
-    soc = state.soc_pct[sv] - (prior_energy[strip] + energy_kwh[s]) / np.maximum(
-        block.battery_kwh[sv], 1
-    ) * 100
+    soc = (
+        state.soc_pct[sv]
+        - (prior_energy[strip] + energy_kwh[s]) / np.maximum(block.battery_kwh[sv], 1) * 100
+    )
     out["Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"] = np.clip(soc, 0, 100)
     out["Vehicle.Powertrain.TractionBattery.Temperature.Average"] = (
         amb + 12 * (1 - np.exp(-st / 1800.0)) + 0.04 * np.abs(battery_kw[s])
@@ -219,7 +222,9 @@ def simulate_day(
     motor_rpm = v_ms[s] / (2 * np.pi * 0.33) * 60 * 9.0  # 0.33 m wheel radius, 9:1 reduction
     out["Vehicle.Powertrain.ElectricMotor.Rear.Power"] = np.where(bev[s], battery_kw[s], 0.0)
     out["Vehicle.Powertrain.ElectricMotor.Rear.Torque"] = np.where(
-        bev[s], np.clip(battery_kw[s] * 1000 / np.maximum(motor_rpm * 2 * np.pi / 60, 5), -420, 420), 0.0
+        bev[s],
+        np.clip(battery_kw[s] * 1000 / np.maximum(motor_rpm * 2 * np.pi / 60, 5), -420, 420),
+        0.0,
     )
 
     # 12 V battery: key-on rest voltage, cranking dip, then charging
@@ -353,18 +358,20 @@ def _finish_day(
     n = block.n
     dist = np.bincount(tv, weights=trip_dist, minlength=n)
     state.odometer_m += dist
-    state.fuel_pct -= np.bincount(tv, weights=trip_fuel, minlength=n) / np.maximum(
-        block.tank_l, 1
-    ) * 100
-    state.soc_pct -= np.bincount(tv, weights=trip_energy, minlength=n) / np.maximum(
-        block.battery_kwh, 1
-    ) * 100
+    state.fuel_pct -= (
+        np.bincount(tv, weights=trip_fuel, minlength=n) / np.maximum(block.tank_l, 1) * 100
+    )
+    state.soc_pct -= (
+        np.bincount(tv, weights=trip_energy, minlength=n) / np.maximum(block.battery_kwh, 1) * 100
+    )
     rate = 100.0 / 60_000.0 * block.aggressiveness
     day_end = int(start.max()) if len(start) else 0
     sticky = 1 + (3 + 4 * block.faults.severity) * (
         block.faults.has("brake_wear") & (block.faults.onset_us <= day_end)
     )
-    state.pad_wear_pct[:, 0] = np.minimum(state.pad_wear_pct[:, 0] + dist / 1000 * rate * sticky, 100)
+    state.pad_wear_pct[:, 0] = np.minimum(
+        state.pad_wear_pct[:, 0] + dist / 1000 * rate * sticky, 100
+    )
     state.pad_wear_pct[:, 1] = np.minimum(state.pad_wear_pct[:, 1] + dist / 1000 * rate, 100)
     if len(tv):
         last = np.flatnonzero(np.append(tv[1:] != tv[:-1], True))
@@ -373,19 +380,27 @@ def _finish_day(
     refuel = state.fuel_pct < 15
     state.fuel_pct[refuel] = rng.uniform(85, 100, int(refuel.sum()))
     charge = (state.soc_pct < 55) | (rng.random(n) < 0.3)
-    state.soc_pct = np.where(charge, np.maximum(state.soc_pct, rng.uniform(80, 92, n)), state.soc_pct)
+    state.soc_pct = np.where(
+        charge, np.maximum(state.soc_pct, rng.uniform(80, 92, n)), state.soc_pct
+    )
     state.soc_pct = np.clip(state.soc_pct, 2, 100)
 
 
 def _trip_positions(day: DayOutput, trips: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    lat, lon = day.signals["Vehicle.CurrentLocation.Latitude"], day.signals[
-        "Vehicle.CurrentLocation.Longitude"
-    ]
+    lat, lon = (
+        day.signals["Vehicle.CurrentLocation.Latitude"],
+        day.signals["Vehicle.CurrentLocation.Longitude"],
+    )
     idx = day.trip
     n = len(trips["vehicle"])
     first = np.searchsorted(idx, np.arange(n))
     last = np.searchsorted(idx, np.arange(n), side="right") - 1
-    return {"start_lat": lat[first], "start_lon": lon[first], "end_lat": lat[last], "end_lon": lon[last]}
+    return {
+        "start_lat": lat[first],
+        "start_lon": lon[first],
+        "end_lat": lat[last],
+        "end_lon": lon[last],
+    }
 
 
 def _trip_max(day: DayOutput, trips: dict[str, np.ndarray], speed: np.ndarray) -> np.ndarray:

@@ -68,7 +68,10 @@ def vss_messages(batch: pa.RecordBatch, window_s: float) -> Iterator[tuple[str, 
     values = batch.column("value").to_numpy(zero_copy_only=False)
     order = np.lexsort((signal_idx, ts, vehicle_idx))
     vehicle_idx, ts, signal_idx, values = (
-        vehicle_idx[order], ts[order], signal_idx[order], values[order]
+        vehicle_idx[order],
+        ts[order],
+        signal_idx[order],
+        values[order],
     )
     window = ts // int(window_s * US)
     cut = np.flatnonzero((np.diff(vehicle_idx) != 0) | (np.diff(window) != 0)) + 1

@@ -19,6 +19,7 @@ from drivetrain.demo.simulator import (
 )
 from drivetrain.errors import InputError
 from drivetrain.fleet import register_vehicles
+from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.pseudonyms import PseudonymKey
 from drivetrain.ingest import Campaign, create_campaign, get_campaign, list_campaigns
 from drivetrain.lake import TABLES, Lake
@@ -82,6 +83,7 @@ def run_simulation(
         on_progress=on_progress,
         route=route,
         pseudonyms=pseudonyms,
+        audit=AuditLog(settings.data_dir),
     )
     try:
         with session_scope(url) as session:

@@ -25,6 +25,7 @@ from drivetrain.demo.fleet_block import FleetBlock, FleetState, build_block, ini
 from drivetrain.demo.fleet_builder import Fleet, build_fleet, select_models
 from drivetrain.errors import InputError
 from drivetrain.fleet import VehicleRecord
+from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.pseudonyms import PseudonymKey
 from drivetrain.ingest import (
     Campaign,
@@ -103,6 +104,7 @@ def simulate_fleet(
     on_progress: Progress | None = None,
     route: Route | None = None,
     pseudonyms: PseudonymKey | None = None,
+    audit: AuditLog | None = None,
 ) -> SimulationReport:
     """Simulate ``config`` into ``lake``; all tables are written or none is.
 
@@ -126,7 +128,9 @@ def simulate_fleet(
         batches = _telemetry_batches(config, fleet, block_seeds, start, collected, on_progress)
         if route is not None:
             batches = route(fleet, batches)
-        report = write_telemetry(lake, batches, context, campaigns=_filter(campaigns, fleet))
+        report = write_telemetry(
+            lake, batches, context, campaigns=_filter(campaigns, fleet), audit=audit
+        )
         versions = {"telemetry": report.version or 0}
         for name, parts in (
             ("trips", collected.trips),

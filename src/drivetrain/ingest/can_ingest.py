@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from drivetrain.catalog import DbcDatabase, VehicleModel, load_dbc
 from drivetrain.errors import InputError
+from drivetrain.governance.audit import AuditLog
 from drivetrain.ingest.campaigns import CampaignFilter
 from drivetrain.ingest.can_decode import decode_frames
 from drivetrain.ingest.can_logs import read_can_log
@@ -195,6 +196,7 @@ def ingest_can_log(
     context: CollectionContext,
     campaigns: CampaignFilter | None = None,
     chunk_rows: int = 500_000,
+    audit: AuditLog | None = None,
 ) -> CanIngestReport:
     """Decode and store the CAN log ``path`` of one vehicle of ``model``."""
     report = CanIngestReport()
@@ -226,7 +228,9 @@ def ingest_can_log(
             if fresh.num_rows:
                 yield fresh
 
-    report.telemetry = write_telemetry(lake, _batches_of(batches()), context, campaigns=campaigns)
+    report.telemetry = write_telemetry(
+        lake, _batches_of(batches()), context, campaigns=campaigns, audit=audit
+    )
     for reason, count in report.rejected.items():
         if count > MAX_QUARANTINED_FRAMES:
             refused.append((path.name, reason, f"and {count - MAX_QUARANTINED_FRAMES} more"))

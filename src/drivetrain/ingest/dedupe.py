@@ -38,9 +38,7 @@ def drop_stored(lake: Lake, rows: pa.Table) -> pa.Table:
     dataset = lake.table("telemetry").to_pyarrow_dataset(file_pruning_predicate=pruning)
     if not dataset.files:
         return rows
-    wanted = (
-        pc.field("ts").isin(pc.unique(rows["ts"])) & pc.field("vehicle_id").isin(vehicles)
-    )
+    wanted = pc.field("ts").isin(pc.unique(rows["ts"])) & pc.field("vehicle_id").isin(vehicles)
     stored = dataset.to_table(columns=_KEY, filter=wanted)
     if not stored.num_rows:
         return rows

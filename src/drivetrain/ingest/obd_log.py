@@ -28,6 +28,7 @@ from obd.decoders import parse_dtc
 
 from drivetrain.catalog import VehicleModel, get_pid
 from drivetrain.errors import DrivetrainError, InputError
+from drivetrain.governance.audit import AuditLog
 from drivetrain.ingest.campaigns import CampaignFilter
 from drivetrain.ingest.dedupe import drop_stored
 from drivetrain.ingest.sink import (
@@ -165,12 +166,13 @@ def ingest_obd_log(
     model: VehicleModel,
     context: CollectionContext,
     campaigns: CampaignFilter | None = None,
+    audit: AuditLog | None = None,
 ) -> ObdIngestReport:
     """Decode ``path`` and store its signals, DTCs and refused lines."""
     log = read_obd_log(path, model)
     telemetry = log.telemetry(vehicle_id)
     fresh = drop_stored(lake, telemetry)  # re-ingesting a log stores nothing twice
-    report = write_telemetry(lake, fresh, context, campaigns=campaigns)
+    report = write_telemetry(lake, fresh, context, campaigns=campaigns, audit=audit)
     if log.dtcs:
         write_records(lake, "dtc_events", log.dtc_events(vehicle_id), context)
     quarantine_records(

@@ -26,6 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from drivetrain.catalog import catalog_generation, load_signal_catalog
+from drivetrain.governance.audit import AuditLog
+from drivetrain.governance.provenance import record_run
 from drivetrain.ingest.campaigns import CampaignFilter, LegalBasis
 from drivetrain.lake import Lake, table_spec
 
@@ -163,6 +165,7 @@ def write_telemetry(
     *,
     campaigns: CampaignFilter | None = None,
     legal_basis: LegalBasis | None = None,
+    audit: AuditLog | None = None,
 ) -> WriteReport:
     """Check and store long-format signals ``(vehicle_id, ts, signal, value)``.
 
@@ -217,6 +220,22 @@ def write_telemetry(
         log.warning("quarantined rows by reason: %s", dict(report.reasons))
         report.quarantine_version = lake.append(
             "quarantine", quarantine.table(), run_id=context.run_id
+        )
+    if audit is not None:
+        record_run(
+            audit,
+            context.run_id,
+            "ingest",
+            {
+                "source": context.source,
+                "campaign": context.campaign_id,
+                "tables": {"telemetry": report.version, "quarantine": report.quarantine_version},
+                "rows_written": report.rows_written,
+                "rows_quarantined": report.rows_quarantined,
+                "dropped": dict(report.dropped),
+            },
+            principal=context.source,
+            purpose=context.purpose,
         )
     return report
 

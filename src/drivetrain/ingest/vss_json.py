@@ -118,7 +118,9 @@ def parse_ts_ns(value: int | str) -> int:
     return seconds * 10**9 + int((frac or "0").ljust(9, "0"))
 
 
-def decode_vss_json(vehicle_id: str, payload: bytes, known_signals: AbstractSet[str]) -> DecodedPayload:
+def decode_vss_json(
+    vehicle_id: str, payload: bytes, known_signals: AbstractSet[str]
+) -> DecodedPayload:
     """Decode one ``vehicles/{vehicle_id}/vss`` payload into long-format rows.
 
     Raises :class:`PayloadRejected` when the message as a whole is unusable.

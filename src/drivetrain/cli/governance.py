@@ -1,0 +1,256 @@
+"""``drivetrain governance …`` — data subjects, consent and regional policy."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from drivetrain.cli.output import console, handle_errors, print_json, print_table
+from drivetrain.errors import InputError
+from drivetrain.governance.consent import (
+    consent_history,
+    consent_receipt,
+    give_consent,
+    withdraw_consent,
+)
+from drivetrain.governance.policies import region_policy
+from drivetrain.governance.subjects import link_vehicle, register_subject
+from drivetrain.settings import Settings
+from drivetrain.state import migrate, session_scope
+
+app = typer.Typer(
+    help="Governance: data subjects, consent and the regional data-protection policies.",
+    no_args_is_help=True,
+)
+subject_app = typer.Typer(help="Owners, drivers and households, and their vehicles.")
+consent_app = typer.Typer(help="Consent given and withdrawn, per purpose and data category.")
+policy_app = typer.Typer(help="Regional data-protection policies.")
+app.add_typer(subject_app, name="subject", no_args_is_help=True)
+app.add_typer(consent_app, name="consent", no_args_is_help=True)
+app.add_typer(policy_app, name="policy", no_args_is_help=True)
+
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _url(ctx: typer.Context) -> str:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    migrate(settings.resolved_state_url)
+    return settings.resolved_state_url
+
+
+def _when(value: str | None, name: str) -> datetime | None:
+    """An ISO 8601 time; without a zone it is taken as UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(
+            f"--{name} {value!r} is not an ISO 8601 time", hint="e.g. 2026-10-05T12:00:00Z"
+        ) from exc
+    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
+
+
+@subject_app.command("add")
+@handle_errors
+def subject_add(
+    ctx: typer.Context,
+    subject_id: Annotated[str, typer.Argument(help="Id of the subject, e.g. a customer number.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    region: Annotated[str, typer.Option(help="Governance region: eu, us, cn, kr or ca.")],
+    kind: Annotated[str, typer.Option(help="owner, driver or household.")] = "owner",
+) -> None:
+    """Register a data subject.
+
+    Example: drivetrain governance subject add cust-0042 --name 'Anna Rossi' --region eu
+    """
+    with session_scope(_url(ctx)) as session:
+        subject = register_subject(session, subject_id, kind=kind, display_name=name, region=region)
+    console.print(f"subject [bold]{subject.subject_id}[/] ({subject.kind}, {subject.region})")
+
+
+@subject_app.command("link")
+@handle_errors
+def subject_link(
+    ctx: typer.Context,
+    subject_id: Annotated[str, typer.Argument(help="The subject.")],
+    vehicle_id: Annotated[str, typer.Argument(help="The vehicle (its pseudonymous id).")],
+    role: Annotated[str, typer.Option(help="owner or driver.")] = "owner",
+    valid_from: Annotated[
+        str | None, typer.Option("--from", help="Start, ISO 8601 (default: now).")
+    ] = None,
+    valid_to: Annotated[str | None, typer.Option("--to", help="End, ISO 8601 (open).")] = None,
+) -> None:
+    """Link a subject to a vehicle as its owner or a driver over a period.
+
+    Example: drivetrain governance subject link cust-0042 veh_3fa9c01b2e7d --role owner
+    --from 2026-01-15T00:00:00Z
+    """
+    start = _when(valid_from, "from") or datetime.now(UTC)
+    with session_scope(_url(ctx)) as session:
+        link = link_vehicle(session, subject_id, vehicle_id, role, start, _when(valid_to, "to"))
+    console.print(f"{link.subject_id} is {link.role} of {link.vehicle_id} {link.period()}")
+
+
+@consent_app.command("give")
+@handle_errors
+def consent_give(
+    ctx: typer.Context,
+    subject_id: Annotated[str, typer.Argument(help="The subject.")],
+    purpose: Annotated[str, typer.Option(help="Purpose, e.g. vehicle_health.")],
+    category: Annotated[list[str], typer.Option(help="Data category (repeatable).")],
+    notice: Annotated[str, typer.Option(help="Version of the privacy notice shown.")],
+    basis: Annotated[str, typer.Option(help="Legal basis.")] = "consent",
+    at: Annotated[str | None, typer.Option(help="When, ISO 8601 (default: now).")] = None,
+) -> None:
+    """Record that a subject gave consent for a purpose and data categories.
+
+    Example: drivetrain governance consent give cust-0042 --purpose location_services
+    --category location --notice 2026-03
+    """
+    with session_scope(_url(ctx)) as session:
+        records = give_consent(
+            session,
+            subject_id,
+            purpose,
+            category,
+            notice_version=notice,
+            legal_basis=basis,
+            at=_when(at, "at"),
+        )
+    for r in records:
+        console.print(f"{r.subject_id}: {r.data_category} for {r.purpose} given ({r.legal_basis})")
+
+
+@consent_app.command("withdraw")
+@handle_errors
+def consent_withdraw(
+    ctx: typer.Context,
+    subject_id: Annotated[str, typer.Argument(help="The subject.")],
+    purpose: Annotated[str, typer.Option(help="Purpose, e.g. vehicle_health.")],
+    category: Annotated[list[str], typer.Option(help="Data category (repeatable).")],
+    at: Annotated[str | None, typer.Option(help="When, ISO 8601 (default: now).")] = None,
+) -> None:
+    """Record a withdrawal (or objection): data from that moment on is no longer collected.
+
+    Example: drivetrain governance consent withdraw cust-0042 --purpose vehicle_health
+    --category location
+    """
+    with session_scope(_url(ctx)) as session:
+        records = withdraw_consent(session, subject_id, purpose, category, at=_when(at, "at"))
+    for r in records:
+        console.print(
+            f"{r.subject_id}: {r.data_category} for {r.purpose} withdrawn from {r.at.isoformat()}"
+        )
+
+
+@consent_app.command("history")
+@handle_errors
+def consent_history_(
+    ctx: typer.Context,
+    subject_id: Annotated[str, typer.Argument(help="The subject.")],
+    as_json: AsJson = False,
+) -> None:
+    """Show every consent event of a subject, oldest first.
+
+    Example: drivetrain governance consent history cust-0042 --json
+    """
+    with session_scope(_url(ctx)) as session:
+        history = consent_history(session, subject_id)
+    if as_json:
+        print_json([dataclasses.asdict(r) for r in history])
+        return
+    print_table(
+        f"{len(history)} consent event(s) of {subject_id}",
+        ("at", "action", "purpose", "category", "basis", "region", "notice"),
+        (
+            (r.at.isoformat(), r.action, r.purpose, r.data_category, r.legal_basis, r.region,
+             r.notice_version)
+            for r in history
+        ),
+    )  # fmt: skip
+
+
+@consent_app.command("receipt")
+@handle_errors
+def consent_receipt_(
+    ctx: typer.Context,
+    subject_id: Annotated[str, typer.Argument(help="The subject.")],
+    controller: Annotated[
+        str | None, typer.Option(help="Name of the data controller on the receipt.")
+    ] = None,
+) -> None:
+    """Print the subject's consent receipt (Kantara Consent Receipt v1.1 structure, JSON).
+
+    Example: drivetrain governance consent receipt cust-0042 --controller 'Fiat Europe'
+    """
+    with session_scope(_url(ctx)) as session:
+        receipt = consent_receipt(
+            session, subject_id, controller={"piiController": controller} if controller else None
+        )
+    print_json(receipt)
+
+
+@policy_app.command("show")
+@handle_errors
+def policy_show(
+    region: Annotated[str, typer.Argument(help="eu, us, cn, kr or ca.")],
+    as_json: AsJson = False,
+) -> None:
+    """Show a region's policy: legal bases per purpose and category, residency, rights.
+
+    Example: drivetrain governance policy show eu
+    """
+    policy = region_policy(region)
+    if as_json:
+        print_json(
+            {
+                "region": policy.region,
+                "name": policy.name,
+                "laws": list(policy.laws),
+                "default_basis": policy.default_basis,
+                "bases": [
+                    {"purpose": p, "category": c, "basis": b}
+                    for (p, c), b in sorted(policy.bases.items())
+                ],
+                "no_subject": {
+                    "categories": sorted(policy.no_subject_categories),
+                    "bases": sorted(policy.no_subject_bases),
+                },
+                "readable_from": sorted(policy.readable_from),
+                "rights": [dataclasses.asdict(r) for r in policy.rights.values()],
+            }
+        )
+        return
+    console.print(f"[bold]{policy.name}[/]  ({'; '.join(policy.laws)})")
+    print_table(
+        f"legal bases (anything else: {policy.default_basis})",
+        ("purpose", "category", "basis"),
+        ((p, c, b) for (p, c), b in sorted(policy.bases.items())),
+    )
+    console.print(
+        "without a registered subject: "
+        f"{', '.join(sorted(policy.no_subject_categories)) or 'nothing'} data under "
+        f"{', '.join(sorted(policy.no_subject_bases)) or 'no basis'}"
+    )
+    console.print(
+        "readable from: "
+        + (", ".join(sorted(policy.readable_from)) if policy.readable_from else "anywhere")
+    )
+    print_table(
+        "data-subject rights",
+        ("right", "law", "deadline", "what"),
+        (
+            (
+                r.name,
+                r.law,
+                f"{r.deadline_days} d" if r.deadline_days is not None else r.deadline_note,
+                r.description,
+            )
+            for r in policy.rights.values()
+        ),
+    )
