@@ -10,6 +10,7 @@ import typer
 
 from drivetrain.cli.output import console, handle_errors, print_json, print_table
 from drivetrain.governance.audit import AuditLog, load_public_key
+from drivetrain.governance.provenance import Explanation
 from drivetrain.governance.provenance import explain as explain_output
 from drivetrain.settings import Settings
 
@@ -126,6 +127,11 @@ def explain(
     if as_json:
         print_json(result.to_dict())
         return
+    print_explanation(result)
+
+
+def print_explanation(result: Explanation) -> None:
+    """The table ``drivetrain explain`` prints, with the verified proof under it."""
     print_table(
         f"output {result.output_id}",
         ("", ""),

@@ -16,6 +16,7 @@ from drivetrain.cli import campaign as campaign_cli
 from drivetrain.cli import catalog as catalog_cli
 from drivetrain.cli import gateway as gateway_cli
 from drivetrain.cli import ingest as ingest_cli
+from drivetrain.cli.audit import print_explanation
 from drivetrain.cli.output import (
     console,
     handle_errors,
@@ -26,12 +27,16 @@ from drivetrain.cli.output import (
 )
 from drivetrain.demo import SimulationConfig, SimulationReport, run_simulation
 from drivetrain.demo.can_export import export_vehicle_log
+from drivetrain.demo.governance_tour import SAMPLE_QUERY, governance_tour
 from drivetrain.demo.run import DEMO_CAMPAIGN, publish_simulation, run_demo
 from drivetrain.errors import InputError, NotFound
 from drivetrain.fleet import get_vehicle, list_vehicles
 from drivetrain.governance.access import AccessContext
+from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.governed_read import governed_query
 from drivetrain.governance.principals import load_principals
+from drivetrain.governance.provenance import record_run
+from drivetrain.ingest import new_run_id
 from drivetrain.lake import Lake, query
 from drivetrain.logs import configure_logging
 from drivetrain.settings import Settings, load_settings
@@ -391,10 +396,20 @@ def lake_query(
     settings = _settings(ctx)
     lake = Lake(settings.lake_dir)
     pins = _parse_pins(version)
+    audit = AuditLog(settings.data_dir)
     if as_ is None:
         if purpose is not None:
             raise InputError("--purpose needs --as PRINCIPAL")
-        print_arrow(query(lake, sql, versions=pins), as_json=as_json)
+        result = query(lake, sql, versions=pins)
+        record_run(
+            audit,
+            new_run_id("query"),
+            "query",
+            {"sql": sql, "versions": lake.versions() | pins, "rows": result.num_rows},
+            principal="cli",
+            purpose="unspecified",
+        )
+        print_arrow(result, as_json=as_json)
         return
     if purpose is None:
         raise InputError("--as needs --purpose", hint="e.g. --purpose vehicle_health")
@@ -409,7 +424,7 @@ def lake_query(
     with session_scope(url) as session:
         vehicles = list_vehicles(session)
     context = AccessContext(principals[as_], purpose)
-    result = governed_query(lake, sql, context, vehicles, versions=pins)
+    result = governed_query(lake, sql, context, vehicles, versions=pins, audit=audit)
     print_arrow(result, as_json=as_json)
 
 
@@ -455,17 +470,29 @@ def demo(
         f"{sum(raw.rejected.values())} rejected"
     )
     _print_report(report)
-    lake = Lake(demo_settings.lake_dir)
-    console.rule("[bold]the lake answers questions")
-    sample = (
-        "SELECT signal, count(*) AS n, round(avg(value), 2) AS mean "
-        "FROM telemetry GROUP BY signal ORDER BY n DESC LIMIT 8"
+    tour = governance_tour(demo_settings)
+    console.rule("[bold]the lake answers questions — and records how")
+    console.print(f'[dim]$ drivetrain lake query "{SAMPLE_QUERY}"[/]')
+    print_arrow(tour.sample, as_json=False)
+    console.print(f"[dim]$ drivetrain explain {tour.explanation.output_id}[/]")
+    print_explanation(tour.explanation)
+    console.rule("[bold]governance")
+    console.print(
+        f"analyst-peugeot (fleet_analyst; Peugeot; eu) reading for vehicle_health sees "
+        f"{tour.analyst_vehicles} of {tour.fleet_vehicles} vehicles "
+        f"(brands: {', '.join(tour.analyst_brands) or 'none'})"
     )
-    console.print(f'[dim]$ drivetrain lake query "{sample}"[/]')
-    print_arrow(query(lake, sample), as_json=False)
+    console.print(f"[bold red]refused:[/] {tour.refused}", highlight=False)
+    latest = tour.audit.latest
+    console.print(
+        f"audit log: {tour.audit.entries} entries under {tour.audit.tree_heads} signed tree "
+        f"heads (latest root {latest.root_hash.hex()[:16] if latest else '—'}…), "
+        "[bold green]verified[/] ($ drivetrain audit verify)"
+    )
     console.print(
         f"Next: [bold]drivetrain --data-dir {data_dir} lake tables[/], "
-        f"[bold]drivetrain --data-dir {data_dir} fleet list[/]"
+        f"[bold]drivetrain --data-dir {data_dir} fleet list[/], "
+        f"[bold]drivetrain --data-dir {data_dir} audit log[/]"
     )
 
 

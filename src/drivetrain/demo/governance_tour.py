@@ -1,0 +1,115 @@
+"""What the demo shows of governance: scoped reads, a refused read, provenance, the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from drivetrain.errors import PolicyDenied
+from drivetrain.fleet import list_vehicles
+from drivetrain.governance import (
+    AccessContext,
+    AuditLog,
+    Explanation,
+    VerifyReport,
+    explain,
+    governed_query,
+    load_principals,
+    record_output,
+)
+from drivetrain.lake import Lake, query
+from drivetrain.settings import Settings
+from drivetrain.state import session_scope
+
+DEMO_PRINCIPALS = """\
+# Who may read what is decided by roles, brands, regions and country (docs/access.md).
+[[principal]]
+id = "analyst-peugeot"
+roles = ["fleet_analyst"]
+brands = ["Peugeot"]
+regions = ["eu"]
+country = "FR"
+
+[[principal]]
+id = "dpo-eu"
+roles = ["data_protection_officer"]
+brands = ["*"]
+regions = ["*"]
+country = "DE"
+"""
+SAMPLE_QUERY = (
+    "SELECT signal, count(*) AS n, round(avg(value), 2) AS mean "
+    "FROM telemetry GROUP BY signal ORDER BY n DESC LIMIT 8"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class GovernanceTour:
+    """The results the demo prints."""
+
+    analyst_vehicles: int
+    analyst_brands: list[str]
+    fleet_vehicles: int
+    refused: str
+    sample: pa.Table
+    explanation: Explanation
+    audit: VerifyReport
+
+
+def governance_tour(settings: Settings) -> GovernanceTour:
+    """Read as a brand-scoped analyst, be refused a China-resident vehicle, explain an output."""
+    principals_file = settings.resolved_principals_file
+    if not principals_file.exists():
+        principals_file.write_text(DEMO_PRINCIPALS, encoding="utf-8")
+    principals = load_principals(principals_file)
+    lake = Lake(settings.lake_dir)
+    audit = AuditLog(settings.data_dir)
+    with session_scope(settings.resolved_state_url) as session:
+        vehicles = list_vehicles(session)
+    brand_of = {v.vehicle_id: v.brand for v in vehicles}
+
+    analyst = AccessContext(principals["analyst-peugeot"], "vehicle_health")
+    seen = governed_query(
+        lake, "SELECT DISTINCT vehicle_id FROM telemetry", analyst, vehicles, audit=audit
+    )
+    seen_ids = seen["vehicle_id"].to_pylist()
+
+    # A data-protection officer in Germany may not read a China-resident vehicle (PIPL);
+    # a fleet without one shows the analyst asking for a purpose nobody granted instead.
+    cn_vehicle = next((v for v in vehicles if v.region == "cn"), None)
+    if cn_vehicle is not None:
+        attempt = AccessContext(principals["dpo-eu"], "legal_obligation")
+        scope = [cn_vehicle]
+    else:
+        attempt = AccessContext(principals["analyst-peugeot"], "marketing")
+        scope = vehicles
+    refused = "nothing was refused"
+    try:
+        governed_query(lake, "SELECT count(*) AS n FROM telemetry", attempt, scope, audit=audit)
+    except PolicyDenied as exc:
+        refused = exc.message
+
+    sample = query(lake, SAMPLE_QUERY)
+    output_id = record_output(
+        audit,
+        kind="fleet_signal_summary",
+        model="duckdb",
+        version=duckdb.__version__,
+        params={"sql": SAMPLE_QUERY},
+        inputs=lake.versions(),
+        sources=[f"telemetry rows: {int(pc.sum(sample['n']).as_py() or 0)}"],
+        principal="demo",
+        purpose="product_improvement",
+    )
+    return GovernanceTour(
+        analyst_vehicles=len(seen_ids),
+        analyst_brands=sorted({brand_of[v] for v in seen_ids}),
+        fleet_vehicles=len(vehicles),
+        refused=refused,
+        sample=sample,
+        explanation=explain(audit, output_id),
+        audit=audit.verify(),
+    )
