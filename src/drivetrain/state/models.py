@@ -156,3 +156,6 @@ class CampaignRow(Base):
     retention_days: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+from drivetrain.state import governance_models  # noqa: F401
