@@ -121,7 +121,7 @@ def test_demo_runs_in_a_fresh_directory_and_refuses_foreign_ones(tmp_path: Path)
     code, out, err = invoke("--data-dir", str(target), "demo", "--vehicles", "10", "--days", "1")
     assert code == 0, err
     assert "Vehicles by brand and market" in out and "Faults injected" in out
-    assert "data minimisation" in out  # the demo campaign does not collect location
+    assert "minimisation" in out  # the demo campaign does not collect location
     assert "raw path:" in out and "CAN logs" in out and " 0 rejected" in out
     assert "inclusion proof verified" in out and "refused:" in out
     assert "denied by rule" in out or "no rule grants" in out

@@ -28,6 +28,7 @@ from drivetrain.cli.output import (
 )
 from drivetrain.demo import SimulationConfig, SimulationReport, run_simulation
 from drivetrain.demo.can_export import export_vehicle_log
+from drivetrain.demo.consent_story import CHARGING_CAMPAIGN
 from drivetrain.demo.governance_tour import SAMPLE_QUERY, governance_tour
 from drivetrain.demo.run import DEMO_CAMPAIGN, publish_simulation, run_demo
 from drivetrain.errors import InputError, NotFound
@@ -227,7 +228,7 @@ def _print_report(report: SimulationReport) -> None:
     )
     if report.telemetry.dropped:
         print_table(
-            "Not collected: no active campaign asked for it (data minimisation)",
+            "Not collected: no campaign asked for it, or no legal basis (minimisation)",
             ("reason", "rows"),
             ((r, f"{n:,}") for r, n in report.telemetry.dropped.most_common()),
         )
@@ -451,14 +452,15 @@ def demo(
     data_dir = settings.data_dir if explicit else settings.data_dir / "demo"
     console.rule("[bold]drivetrain demo")
     console.print(f"data directory: [bold]{data_dir}[/]  (started {datetime.now():%H:%M:%S})")
-    console.print(
-        f"campaign [bold]{DEMO_CAMPAIGN.campaign_id}[/] ({DEMO_CAMPAIGN.purpose}): "
-        f"{DEMO_CAMPAIGN.description}"
-    )
+    for campaign in (DEMO_CAMPAIGN, CHARGING_CAMPAIGN):
+        console.print(
+            f"campaign [bold]{campaign.campaign_id}[/] ({campaign.purpose}): "
+            f"{campaign.description}"
+        )
     config = SimulationConfig(vehicles=vehicles, days=days, seed=seed)
     with progress_bar() as bar:
         task = bar.add_task(f"simulating {vehicles} vehicles × {days} days")
-        demo_settings, report, raw = run_demo(
+        demo_settings, report, raw, story = run_demo(
             data_dir,
             config,
             settings,
@@ -472,6 +474,17 @@ def demo(
         f"{sum(raw.rejected.values())} rejected"
     )
     _print_report(report)
+    withdrawn = sum(n for r, n in report.telemetry.dropped.items() if "no legal basis" in r)
+    console.print(
+        f"consent: {story.owners} owners registered; {story.location_consents} consented to "
+        "location services for charging analysis"
+    )
+    if story.withdrawn_by and story.withdrawn_at:
+        console.print(
+            f"{story.withdrawn_by} ({story.withdrawn_vehicle}) withdrew that consent on "
+            f"{story.withdrawn_at:%Y-%m-%d %H:%M} UTC: {withdrawn:,} later location rows of "
+            "that car were not stored; its technical signals still were"
+        )
     tour = governance_tour(demo_settings)
     console.rule("[bold]the lake answers questions — and records how")
     console.print(f'[dim]$ drivetrain lake query "{SAMPLE_QUERY}"[/]')

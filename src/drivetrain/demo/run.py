@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
+from drivetrain.demo.consent_story import CHARGING_CAMPAIGN, ConsentStory, register_owners
 from drivetrain.demo.publisher import PublishReport, publish_fleet
 from drivetrain.demo.raw_pipeline import RawRoute, RawStats
 from drivetrain.demo.simulator import (
@@ -20,6 +22,7 @@ from drivetrain.demo.simulator import (
 from drivetrain.errors import InputError
 from drivetrain.fleet import register_vehicles
 from drivetrain.governance.audit import AuditLog
+from drivetrain.governance.legal_basis import LegalBasisIndex
 from drivetrain.governance.pseudonyms import PseudonymKey
 from drivetrain.ingest import Campaign, create_campaign, get_campaign, list_campaigns
 from drivetrain.lake import TABLES, Lake
@@ -129,19 +132,45 @@ def run_demo(
     settings: Settings,
     *,
     on_progress: Progress | None = None,
-) -> tuple[Settings, SimulationReport, RawStats]:
-    """Make ``data_dir`` a fresh demo directory, start the demo campaign, and simulate
-    into it through raw data: each vehicle's CAN and OBD-II logs (kept under
-    ``data_dir/raw``) are decoded back by the ingestion path."""
+) -> tuple[Settings, SimulationReport, RawStats, ConsentStory]:
+    """The whole demo run in a fresh ``data_dir``.
+
+    Registers the fleet with one owner per vehicle and their consents (one owner
+    withdraws location consent half way), starts the demo campaigns, and
+    simulates through raw data: each vehicle's CAN and OBD-II logs (kept under
+    ``data_dir/raw``) are decoded back by the ingestion path, and every row must
+    be asked for by a campaign *and* have a legal basis for its purpose.
+    """
     prepare_demo_dir(data_dir)
     demo_settings = settings.model_copy(update={"data_dir": data_dir, "state_url": None})
     url = demo_settings.resolved_state_url
     migrate(url)
+    pseudonyms = PseudonymKey.load_or_create(data_dir)
+    fleet, _, start = plan_fleet(config, pseudonyms)
+    campaigns = [DEMO_CAMPAIGN, CHARGING_CAMPAIGN]
+    ids = [r.vehicle_id for r in fleet.records]
     with session_scope(url) as session:
-        create_campaign(session, DEMO_CAMPAIGN)
+        for campaign in campaigns:
+            create_campaign(session, campaign)
+        register_vehicles(session, fleet.records)
+        story = register_owners(session, fleet.records, start, config.days)
+        session.flush()
+        window = (start - timedelta(days=1), start + timedelta(days=config.days + 1))
+        legal_bases = {
+            c.purpose: LegalBasisIndex.build(session, ids, c.purpose, *window) for c in campaigns
+        }
     route = RawRoute(data_dir / "raw")
-    report = run_simulation(demo_settings, config, on_progress=on_progress, route=route)
-    return demo_settings, report, route.stats
+    report = simulate_fleet(
+        config,
+        Lake(demo_settings.lake_dir),
+        campaigns=campaigns,
+        on_progress=on_progress,
+        route=route,
+        pseudonyms=pseudonyms,
+        audit=AuditLog(data_dir),
+        legal_bases=legal_bases,
+    )
+    return demo_settings, report, route.stats, story
 
 
 def publish_simulation(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -31,6 +31,7 @@ from drivetrain.ingest import (
     Campaign,
     CampaignFilter,
     CollectionContext,
+    LegalBasis,
     VehicleTarget,
     WriteReport,
     new_run_id,
@@ -105,6 +106,7 @@ def simulate_fleet(
     route: Route | None = None,
     pseudonyms: PseudonymKey | None = None,
     audit: AuditLog | None = None,
+    legal_bases: Mapping[str, LegalBasis] | None = None,
 ) -> SimulationReport:
     """Simulate ``config`` into ``lake``; all tables are written or none is.
 
@@ -129,7 +131,7 @@ def simulate_fleet(
         if route is not None:
             batches = route(fleet, batches)
         report = write_telemetry(
-            lake, batches, context, campaigns=_filter(campaigns, fleet), audit=audit
+            lake, batches, context, campaigns=_filter(campaigns, fleet, legal_bases), audit=audit
         )
         versions = {"telemetry": report.version or 0}
         for name, parts in (
@@ -188,11 +190,15 @@ def iter_telemetry(
     yield from _telemetry_batches(config, fleet, block_seeds, start, _Collected(), on_progress)
 
 
-def _filter(campaigns: Sequence[Campaign] | None, fleet: Fleet) -> CampaignFilter | None:
+def _filter(
+    campaigns: Sequence[Campaign] | None,
+    fleet: Fleet,
+    legal_bases: Mapping[str, LegalBasis] | None = None,
+) -> CampaignFilter | None:
     if campaigns is None:
         return None
     targets = {r.vehicle_id: VehicleTarget(r.brand, r.model_id, r.market) for r in fleet.records}
-    return CampaignFilter(campaigns, targets)
+    return CampaignFilter(campaigns, targets, legal_bases=legal_bases)
 
 
 def roll_back(lake: Lake, before: dict[str, int | None]) -> None:

@@ -6,7 +6,7 @@ from drivetrain.ingest.campaign_store import (
     list_campaigns,
     stop_campaign,
 )
-from drivetrain.ingest.campaigns import Campaign, CampaignFilter, VehicleTarget
+from drivetrain.ingest.campaigns import Campaign, CampaignFilter, LegalBasis, VehicleTarget
 from drivetrain.ingest.conditions import Condition, compile_condition
 from drivetrain.ingest.sink import (
     CollectionContext,
@@ -21,6 +21,7 @@ __all__ = [
     "CampaignFilter",
     "CollectionContext",
     "Condition",
+    "LegalBasis",
     "VehicleTarget",
     "WriteReport",
     "compile_condition",
