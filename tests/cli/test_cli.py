@@ -125,6 +125,7 @@ def test_demo_runs_in_a_fresh_directory_and_refuses_foreign_ones(tmp_path: Path)
     assert "raw path:" in out and "CAN logs" in out and " 0 rejected" in out
     assert "inclusion proof verified" in out and "refused:" in out
     assert "denied by rule" in out or "no rule grants" in out
+    assert "erasure (GDPR Art. 17)" in out
     verified = runner.invoke(app, ["--data-dir", str(target), "audit", "verify", "--json"])
     assert verified.exit_code == 0, verified.stderr
     code, _, err = invoke("--data-dir", str(target), "demo", "--vehicles", "10", "--days", "1")

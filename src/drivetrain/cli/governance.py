@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from drivetrain.cli.output import console, handle_errors, print_json, print_table
 from drivetrain.errors import InputError
+from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.consent import (
     consent_history,
     consent_receipt,
@@ -17,7 +19,9 @@ from drivetrain.governance.consent import (
     withdraw_consent,
 )
 from drivetrain.governance.policies import region_policy
+from drivetrain.governance.subject_rights import compact_state, erase_subject, export_subject
 from drivetrain.governance.subjects import link_vehicle, register_subject
+from drivetrain.lake import Lake
 from drivetrain.settings import Settings
 from drivetrain.state import migrate, session_scope
 
@@ -253,4 +257,62 @@ def policy_show(
             )
             for r in policy.rights.values()
         ),
+    )
+
+
+def _settings_of(ctx: typer.Context) -> Settings:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+@app.command("export")
+@handle_errors
+def export(
+    ctx: typer.Context,
+    subject_id: Annotated[str, typer.Argument(help="The data subject.")],
+    out: Annotated[Path, typer.Option(help="Zip file to write.")],
+) -> None:
+    """Write a data-subject access export (GDPR Art. 15, EU Data Act): Parquet + JSON in a zip.
+
+    Holds the lake rows of the subject's vehicles within their ownership periods, the
+    subject's record, links, consent history and consent receipt.
+    Example: drivetrain governance export owner-00002 --out owner-00002.zip
+    """
+    settings = _settings_of(ctx)
+    with session_scope(_url(ctx)) as session:
+        data = export_subject(session, Lake(settings.lake_dir), subject_id, out)
+    AuditLog(settings.data_dir).append(
+        "export",
+        principal="data_protection_officer",
+        purpose="legal_obligation",
+        details={"subject": subject_id, "rows": data.rows},
+    )
+    console.print(f"wrote {out}: " + ", ".join(f"{t} {n:,}" for t, n in data.rows.items()))
+
+
+@app.command("erase")
+@handle_errors
+def erase(
+    ctx: typer.Context,
+    subject_id: Annotated[str, typer.Argument(help="The data subject to erase.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")] = False,
+) -> None:
+    """Erase a data subject (GDPR Art. 17): their lake rows, vacuumed, and their records.
+
+    Old table versions are vacuumed too, so time travel to before the erasure ends.
+    Example: drivetrain governance erase owner-00002 --yes
+    """
+    if not yes:
+        raise InputError(f"erasing {subject_id} cannot be undone", hint="add --yes to confirm")
+    settings = _settings_of(ctx)
+    with session_scope(_url(ctx)) as session:
+        report = erase_subject(
+            session, Lake(settings.lake_dir), subject_id, audit=AuditLog(settings.data_dir)
+        )
+        compact_state(session)
+    console.print(
+        f"erased {subject_id}: rows "
+        + ", ".join(f"{t} {n:,}" for t, n in report.rows_deleted.items())
+        + f"; {report.files_removed} files removed"
     )

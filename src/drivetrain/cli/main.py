@@ -498,6 +498,14 @@ def demo(
         f"(brands: {', '.join(tour.analyst_brands) or 'none'})"
     )
     console.print(f"[bold red]refused:[/] {tour.refused}", highlight=False)
+    if tour.erasure is not None:
+        erased = tour.erasure
+        console.print(
+            f"erasure (GDPR Art. 17) of {erased.subject_id}: "
+            + ", ".join(f"{t} {n:,} rows" for t, n in erased.rows_deleted.items() if n)
+            + f" deleted, {erased.files_removed} files vacuumed, subject records removed "
+            f"($ drivetrain governance erase {erased.subject_id} --yes)"
+        )
     latest = tour.audit.latest
     console.print(
         f"audit log: {tour.audit.entries} entries under {tour.audit.tree_heads} signed tree "

@@ -20,6 +20,8 @@ from drivetrain.governance import (
     load_principals,
     record_output,
 )
+from drivetrain.governance.subject_rights import ErasureReport, compact_state, erase_subject
+from drivetrain.governance.subjects import list_subjects
 from drivetrain.lake import Lake, query
 from drivetrain.settings import Settings
 from drivetrain.state import session_scope
@@ -56,11 +58,12 @@ class GovernanceTour:
     refused: str
     sample: pa.Table
     explanation: Explanation
+    erasure: ErasureReport | None
     audit: VerifyReport
 
 
 def governance_tour(settings: Settings) -> GovernanceTour:
-    """Read as a brand-scoped analyst, be refused a China-resident vehicle, explain an output."""
+    """Read as a brand-scoped analyst, be refused a read, explain an output, erase a subject."""
     principals_file = settings.resolved_principals_file
     if not principals_file.exists():
         principals_file.write_text(DEMO_PRINCIPALS, encoding="utf-8")
@@ -104,6 +107,12 @@ def governance_tour(settings: Settings) -> GovernanceTour:
         principal="demo",
         purpose="product_improvement",
     )
+    erasure = None
+    with session_scope(settings.resolved_state_url) as session:
+        subject = next((s.subject_id for s in list_subjects(session)), None)
+        if subject is not None:
+            erasure = erase_subject(session, lake, subject, audit=audit)
+            compact_state(session)
     return GovernanceTour(
         analyst_vehicles=len(seen_ids),
         analyst_brands=sorted({brand_of[v] for v in seen_ids}),
@@ -111,5 +120,6 @@ def governance_tour(settings: Settings) -> GovernanceTour:
         refused=refused,
         sample=sample,
         explanation=explain(audit, output_id),
+        erasure=erasure,
         audit=audit.verify(),
     )

@@ -29,6 +29,7 @@ class TableSpec:
     key: tuple[str, ...] = ()
     derived: dict[str, str] = field(default_factory=dict)
     vehicle_column: str | None = "vehicle_id"
+    time_column: str = "ts"
 
     @property
     def input_schema(self) -> pa.Schema:
@@ -89,6 +90,7 @@ TRIPS = TableSpec(
         ("end_lon", pa.float64(), True),
     ),
     key=("trip_id",),
+    time_column="start_ts",
 )
 
 VEHICLES_SNAPSHOT = TableSpec(
@@ -123,6 +125,7 @@ SIM_FAULTS = TableSpec(
         ("expected_dtcs", pa.list_(pa.string()), False),
     ),
     key=("vehicle_id", "fault"),
+    time_column="onset_ts",
 )
 
 QUARANTINE = TableSpec(

@@ -14,6 +14,7 @@ import re
 import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -178,10 +179,18 @@ class Lake:
             raise StorageError(f"could not merge into lake table {name!r}: {exc}") from exc
         return self.table(name).version()
 
-    def delete_vehicle(self, vehicle_id: str, *, run_id: str | None = None) -> dict[str, int]:
-        """Delete every row of ``vehicle_id`` from every table; rows deleted per table.
+    def delete_vehicle(
+        self,
+        vehicle_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        run_id: str | None = None,
+    ) -> dict[str, int]:
+        """Delete the rows of ``vehicle_id`` (within ``[since, until)`` if given) everywhere.
 
-        Deleted rows stay in old versions until ``vacuum`` removes the files.
+        Returns rows deleted per table. Deleted rows stay in old versions until
+        ``vacuum`` removes the files.
         """
         if not _SAFE_ID.match(vehicle_id):
             raise InputError(f"{vehicle_id!r} is not a valid vehicle id")
@@ -189,9 +198,13 @@ class Lake:
         for spec in TABLES.values():
             if spec.vehicle_column is None or not self.exists(spec.name):
                 continue
+            predicate = f"{spec.vehicle_column} = '{vehicle_id}'"
+            for bound, op in ((since, ">="), (until, "<")):
+                if bound is not None:
+                    stamp = bound.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                    predicate += f" AND {spec.time_column} {op} '{stamp}'"
             metrics = self.table(spec.name).delete(
-                f"{spec.vehicle_column} = '{vehicle_id}'",
-                commit_properties=_commit_properties(run_id),
+                predicate, commit_properties=_commit_properties(run_id)
             )
             deleted[spec.name] = int(metrics.get("num_deleted_rows", 0))
         return deleted

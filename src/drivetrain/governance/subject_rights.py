@@ -1,0 +1,176 @@
+"""Data-subject rights: access (GDPR Art. 15 / Data Act) and erasure (GDPR Art. 17).
+
+A subject's data is what the lake holds of the vehicles linked to them, within
+the periods of those links (an owner of a used car gets the data of their years,
+not the previous owner's), plus what the control plane holds about them.
+
+Erasure deletes those rows from every lake table, vacuums the tables so no
+file keeps them (old table versions go too: time travel to before the erasure
+ends there), deletes the subject with their links and consent history from the
+state database (and compacts SQLite so no free page keeps them), and records
+the erasure in the audit log.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import zipfile
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from sqlalchemy import Engine, delete
+from sqlalchemy.orm import Session
+
+from drivetrain.errors import StorageError
+from drivetrain.governance.audit import AuditLog
+from drivetrain.governance.consent import consent_history, consent_receipt
+from drivetrain.governance.subjects import SubjectLink, get_subject, links_of_subject
+from drivetrain.lake import TABLES, Lake
+from drivetrain.state.governance_models import DataSubjectRow
+
+
+@dataclass(slots=True)
+class SubjectData:
+    """Rows per lake table that belong to one subject."""
+
+    subject_id: str
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> dict[str, int]:
+        return {name: t.num_rows for name, t in self.tables.items()}
+
+
+def _period_filter(table: str, link: SubjectLink) -> pc.Expression:
+    spec = TABLES[table]
+    expr = pc.field(spec.vehicle_column) == link.vehicle_id
+    when = pc.field(spec.time_column)
+    expr &= when >= pa.scalar(link.valid_from, pa.timestamp("us", tz="UTC"))
+    if link.valid_to is not None:
+        expr &= when < pa.scalar(link.valid_to, pa.timestamp("us", tz="UTC"))
+    return expr
+
+
+def subject_data(session: Session, lake: Lake, subject_id: str) -> SubjectData:
+    """Every lake row of the subject's vehicles within the subject's link periods."""
+    get_subject(session, subject_id)  # NotFound names unknown subjects
+    links = links_of_subject(session, subject_id)
+    data = SubjectData(subject_id)
+    for name, spec in TABLES.items():
+        if spec.vehicle_column is None or name == "quarantine" or not links:
+            continue
+        parts = [lake.read(name, filter=_period_filter(name, link)) for link in links]
+        data.tables[name] = pa.concat_tables(parts)
+    return data
+
+
+def export_subject(session: Session, lake: Lake, subject_id: str, out: Path) -> SubjectData:
+    """Write the subject's access export: a zip of ``subject.json`` and one Parquet per table."""
+    data = subject_data(session, lake, subject_id)
+    subject = get_subject(session, subject_id)
+    document: dict[str, Any] = {
+        "generated_at": datetime.now(UTC).isoformat(),
+        "legal_basis_of_export": "GDPR Art. 15 right of access; EU Data Act Art. 4",
+        "subject": _plain(subject),
+        "vehicles": [_plain(link) for link in links_of_subject(session, subject_id)],
+        "consent_history": [_plain(r) for r in consent_history(session, subject_id)],
+        "consent_receipt": consent_receipt(session, subject_id),
+        "tables": data.rows,
+        "units": "signal values in the units of the COVESA VSS signal they name",
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("subject.json", json.dumps(document, indent=2, default=str))
+        for name, table in data.tables.items():
+            buffer = io.BytesIO()
+            pq.write_table(table, buffer)
+            archive.writestr(f"{name}.parquet", buffer.getvalue())
+    tmp.replace(out)
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureReport:
+    """What an erasure removed."""
+
+    subject_id: str
+    rows_deleted: dict[str, int]
+    files_removed: int
+    vehicles: list[str]
+
+
+def erase_subject(
+    session: Session, lake: Lake, subject_id: str, *, audit: AuditLog | None = None
+) -> ErasureReport:
+    """Erase the subject: their lake rows (vacuumed), their control-plane records, and log it."""
+    get_subject(session, subject_id)
+    links = links_of_subject(session, subject_id)
+    deleted: dict[str, int] = {}
+    for link in links:
+        counts = lake.delete_vehicle(
+            link.vehicle_id,
+            since=link.valid_from,
+            until=link.valid_to,
+            run_id=f"erase-{subject_id}",
+        )
+        for table, n in counts.items():
+            deleted[table] = deleted.get(table, 0) + n
+    removed = 0
+    for table in deleted:
+        removed += len(lake.vacuum(table, retention_hours=0))
+    session.execute(delete(DataSubjectRow).where(DataSubjectRow.subject_id == subject_id))
+    session.flush()
+    if audit is not None:
+        audit.append(
+            "erasure",
+            principal="data_protection_officer",
+            purpose="legal_obligation",
+            details={
+                "subject": subject_id,
+                "rows_deleted": deleted,
+                "files_removed": removed,
+                "vehicles": sorted({link.vehicle_id for link in links}),
+            },
+        )
+    return ErasureReport(subject_id, deleted, removed, sorted({lk.vehicle_id for lk in links}))
+
+
+def compact_state(session: Session) -> None:
+    """Rewrite the SQLite file so deleted rows leave no readable trace in free pages.
+
+    PostgreSQL reclaims dead tuples with its own VACUUM; run it in maintenance.
+    """
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    if engine.dialect.name != "sqlite":
+        return
+    session.commit()
+    session.close()
+    engine.dispose()  # no pooled connection may hold the file open in a transaction
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return
+    try:
+        with closing(sqlite3.connect(database, isolation_level=None)) as conn:
+            conn.execute("VACUUM")
+    except sqlite3.Error as exc:  # the erasure itself is committed; say the file was not compacted
+        raise StorageError(f"could not compact the state database after erasure: {exc}") from exc
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _plain(getattr(value, k)) for k in value.__dataclass_fields__}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
