@@ -137,9 +137,15 @@ def test_ingest_into_an_empty_lake_then_again(
         "Vehicle.*",
     )
     first_run = run("--data-dir", str(target), "ingest", "can", str(log), "--vehicle", vehicle)
-    assert first_run["signals_stored"] == expected
+    # the car has no registered owner: only technical data has a legal basis (docs/governance.md)
+    refused = first_run["signals_dropped"]
+    assert isinstance(refused, dict) and set(refused) == {
+        "vehicle has no registered subject at this time"
+    }
+    stored = first_run["signals_stored"]
+    assert isinstance(stored, int) and stored + sum(refused.values()) == expected
     again = run("--data-dir", str(target), "ingest", "can", str(log), "--vehicle", vehicle)
-    assert again["signals_stored"] == 0 and again["signals_already_stored"] == expected
+    assert again["signals_stored"] == 0 and again["signals_already_stored"] == stored
 
 
 def test_model_option_is_checked_against_the_registry(

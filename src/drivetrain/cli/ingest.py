@@ -14,6 +14,7 @@ from drivetrain.cli.output import console, handle_errors, print_json, print_tabl
 from drivetrain.errors import InputError
 from drivetrain.fleet import get_vehicle
 from drivetrain.governance.audit import AuditLog
+from drivetrain.governance.legal_basis import LegalBasisIndex
 from drivetrain.ingest import CampaignFilter, CollectionContext, VehicleTarget, list_campaigns
 from drivetrain.ingest.can_ingest import ingest_can_log
 from drivetrain.ingest.can_logs import read_can_log
@@ -55,6 +56,9 @@ def _source(ctx: typer.Context, vehicle: str, model_id: str | None = None) -> _S
     with session_scope(url) as session:
         record = get_vehicle(session, vehicle)
         campaigns = list_campaigns(session, active_only=True)
+        legal_bases = {
+            c.purpose: LegalBasisIndex.build(session, [vehicle], c.purpose) for c in campaigns
+        }
     if model_id is not None and model_id != record.model_id:
         raise InputError(
             f"vehicle {vehicle} is registered as a {record.model_id}, not a {model_id}",
@@ -65,7 +69,7 @@ def _source(ctx: typer.Context, vehicle: str, model_id: str | None = None) -> _S
         Lake(settings.lake_dir),
         AuditLog(settings.data_dir),
         get_vehicle_model(record.model_id),
-        CampaignFilter(campaigns, {vehicle: target}),
+        CampaignFilter(campaigns, {vehicle: target}, legal_bases=legal_bases),
         len(campaigns),
     )
 
