@@ -19,8 +19,10 @@ from drivetrain.governance.consent import (
     withdraw_consent,
 )
 from drivetrain.governance.policies import region_policy
+from drivetrain.governance.retention import enforce_retention
 from drivetrain.governance.subject_rights import compact_state, erase_subject, export_subject
 from drivetrain.governance.subjects import link_vehicle, register_subject
+from drivetrain.ingest import list_campaigns
 from drivetrain.lake import Lake
 from drivetrain.settings import Settings
 from drivetrain.state import migrate, session_scope
@@ -316,3 +318,30 @@ def erase(
         + ", ".join(f"{t} {n:,}" for t, n in report.rows_deleted.items())
         + f"; {report.files_removed} files removed"
     )
+
+
+@app.command("enforce-retention")
+@handle_errors
+def enforce_retention_command(ctx: typer.Context) -> None:
+    """Delete telemetry older than the retention of the campaigns that collected it.
+
+    A signal is kept for the longest retention among the campaigns asking for it;
+    signals no campaign asks for any more are listed for an administrator to decide.
+    Example: drivetrain governance enforce-retention
+    """
+    settings = _settings_of(ctx)
+    with session_scope(_url(ctx)) as session:
+        campaigns = list_campaigns(session)
+    report = enforce_retention(
+        Lake(settings.lake_dir), campaigns, audit=AuditLog(settings.data_dir)
+    )
+    print_table(
+        "retention enforced",
+        ("kept for (days)", "rows deleted"),
+        ((days, f"{n:,}") for days, n in sorted(report.deleted.items())),
+    )
+    if report.uncovered_signals:
+        console.print(
+            f"{len(report.uncovered_signals)} stored signal(s) no campaign asks for any more: "
+            + ", ".join(report.uncovered_signals)
+        )
