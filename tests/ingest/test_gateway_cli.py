@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from drivetrain.cli.main import app
+from drivetrain.governance import AuditLog
 from drivetrain.lake import Lake
 
 from .conftest import Broker
@@ -41,3 +42,5 @@ def test_publish_then_gateway_run(
     assert not any(s.startswith("Vehicle.CurrentLocation") for s in signals)
     assert stored.num_rows == stats["stored_rows"]
     assert stats["dropped_rows"] > 0  # location and the rest, never stored
+    runs = [e for e in AuditLog(tmp_path).entries() if e.kind == "ingest"]
+    assert runs and runs[-1].details["stored_rows"] == stats["stored_rows"]

@@ -9,6 +9,8 @@ import typer
 from drivetrain.catalog import get_vehicle_model
 from drivetrain.cli.output import console, handle_errors, print_json, print_table
 from drivetrain.fleet import list_vehicles
+from drivetrain.governance.audit import AuditLog
+from drivetrain.governance.legal_basis import LegalBasisIndex
 from drivetrain.ingest import CampaignFilter, VehicleTarget, list_campaigns
 from drivetrain.ingest.can_payload import can_payload_decoder
 from drivetrain.ingest.gateway import Gateway, GatewayConfig
@@ -59,6 +61,10 @@ def run(
     with session_scope(url) as session:
         campaigns = list_campaigns(session, active_only=True)
         registered = list_vehicles(session)
+        legal_bases = {
+            c.purpose: LegalBasisIndex.build(session, [v.vehicle_id for v in registered], c.purpose)
+            for c in campaigns
+        }
     targets = {v.vehicle_id: VehicleTarget(v.brand, v.model_id, v.market) for v in registered}
     models = {v.vehicle_id: get_vehicle_model(v.model_id) for v in registered}
     config = GatewayConfig(
@@ -71,14 +77,15 @@ def run(
         kinds=tuple(kind or ("vss", "can")),
     )
     lake = Lake(settings.lake_dir)
-    flt = CampaignFilter(campaigns, targets) if campaigns else None
+    flt = CampaignFilter(campaigns, targets, legal_bases=legal_bases) if campaigns else None
     if not as_json:
         console.print(
             f"gateway {client_id} on mqtt://{settings.mqtt_host}:{settings.mqtt_port}, "
             f"{len(campaigns)} active campaign(s), {len(targets)} registered vehicle(s)"
         )
     decoders = {"can": can_payload_decoder(models)}
-    with Gateway(lake, config, campaigns=flt, decoders=decoders) as gateway:
+    audit = AuditLog(settings.data_dir)
+    with Gateway(lake, config, campaigns=flt, decoders=decoders, audit=audit) as gateway:
         stats = gateway.run(duration_s=duration, max_messages=max_messages)
     if as_json:
         print_json(stats.as_dict())

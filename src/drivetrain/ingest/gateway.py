@@ -41,6 +41,8 @@ from paho.mqtt.properties import Properties
 
 from drivetrain.catalog import load_signal_catalog
 from drivetrain.errors import InputError, StorageError
+from drivetrain.governance.audit import AuditLog
+from drivetrain.governance.provenance import record_run
 from drivetrain.ingest.campaigns import CampaignFilter
 from drivetrain.ingest.dedupe import drop_stored
 from drivetrain.ingest.sink import CollectionContext, new_run_id, write_telemetry
@@ -165,12 +167,14 @@ class Gateway:
         campaigns: CampaignFilter | None = None,
         known_signals: AbstractSet[str] | None = None,
         decoders: Mapping[str, PayloadDecoder] | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         """``campaigns`` keeps only the rows an active campaign asks for (minimisation);
         ``decoders`` adds payload kinds (e.g. ``can``, which needs the vehicles' models)."""
         self._decoders = {**PAYLOAD_DECODERS, **(decoders or {})}
         config.validate(tuple(self._decoders))
         self.campaigns = campaigns
+        self.audit = audit
         self.lake = lake
         self.config = config
         self.stats = GatewayStats()
@@ -319,6 +323,15 @@ class Gateway:
                 signal.signal(signum, handler)
             self.stats.elapsed_s += time.monotonic() - began
             self.close()
+            if self.audit is not None:  # one record per run, not per batch
+                record_run(
+                    self.audit,
+                    self.context.run_id,
+                    "ingest",
+                    {"source": self.context.source, **self.stats.as_dict()},
+                    principal=self.context.source,
+                    purpose=self.context.purpose,
+                )
         return self.stats
 
     def _wait_s(self, now: float, deadline: float | None) -> float:
