@@ -157,9 +157,11 @@ def _rows(tables_json: str) -> dict[str, int]:
 def test_campaign_lifecycle_and_minimisation(tmp_path: Path) -> None:
     base = ("--data-dir", str(tmp_path))
     code, out, err = invoke(*base, "campaign", "create", "tyres", "--purpose", "vehicle_health",
-                            "--signal", "Vehicle.Chassis.Axle.*", "--period", "60", "--json")
+                            "--signal", "Vehicle.Chassis.Axle.*", "--period", "60",
+                            "--location-precision", "6", "--json")
     assert code == 0, err
     assert json.loads(out)["signals"] == ["Vehicle.Chassis.Axle.*"]
+    assert json.loads(out)["location_precision"] == 6
     code, out, _ = invoke(*base, "fleet", "simulate", "--vehicles", "6", "--days", "1", "--json")
     report = json.loads(out)
     assert code == 0 and sum(report["dropped_by_campaigns"].values()) > 0

@@ -279,3 +279,26 @@ def test_each_campaign_needs_a_legal_basis_for_its_own_purpose() -> None:
     assert seconds(kept, SPEED) == list(range(10))
     assert seconds(kept, LAT) == [0, 1, 2, 3, 4]  # kept under location_services until withdrawn
     assert dropped == {"no legal basis for location": 5}
+
+
+LON = "Vehicle.CurrentLocation.Longitude"
+
+
+def test_positions_are_coarsened_unless_some_campaign_wants_them_exact() -> None:
+    import pygeohash
+
+    coarse = Campaign("coarse", "location_services", ("Vehicle.CurrentLocation.*",),
+                      location_precision=5)
+    lat, lon = 48.85661, 2.35222
+    data = batch(series("ram1", LAT, [lat] * 3), series("ram1", LON, [lon] * 3))
+    kept, _ = CampaignFilter([coarse], VEHICLES).apply(data)
+    centre = pygeohash.decode_exactly(pygeohash.encode(lat, lon, precision=5))
+    values = dict(zip(kept["signal"].to_pylist(), kept["value"].to_pylist(), strict=False))
+    assert values[LAT] == pytest.approx(centre.latitude) and values[LON] == pytest.approx(
+        centre.longitude
+    )
+    exact = Campaign("exact", "vehicle_health", (LAT, LON))
+    kept, _ = CampaignFilter([coarse, exact], VEHICLES).apply(data)
+    assert set(kept["value"].to_pylist()) == {lat, lon}
+    with pytest.raises(InputError, match="precision"):
+        Campaign("bad", "location_services", (LAT,), location_precision=13).validate()

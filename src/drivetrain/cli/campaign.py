@@ -42,6 +42,10 @@ def create(
     model: Annotated[list[str] | None, typer.Option(help="Target model id (repeatable).")] = None,
     market: Annotated[list[str] | None, typer.Option(help="Target market (repeatable).")] = None,
     retention_days: Annotated[int, typer.Option(help="Days the data is kept.")] = 30,
+    location_precision: Annotated[
+        int | None,
+        typer.Option(help="Keep positions only to this geohash precision (5 ≈ 5 km cells)."),
+    ] = None,
     description: Annotated[str, typer.Option(help="What the campaign is for.")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -65,6 +69,7 @@ def create(
         condition=condition,
         pre_trigger_s=pre,
         post_trigger_s=post,
+        location_precision=location_precision,
     )
     with session_scope(_url(ctx)) as session:
         stored = create_campaign(session, campaign)

@@ -25,7 +25,9 @@ CHARGING_CAMPAIGN = Campaign(
     target_brands=("Tesla",),
     period_s=60,
     retention_days=90,
-    description="Where BEVs charge, for the charging-network partner; needs location consent.",
+    location_precision=6,
+    description="Where BEVs charge (positions kept to ~1 km), for the charging-network partner; "
+    "needs location consent.",
 )
 
 

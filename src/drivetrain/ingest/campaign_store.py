@@ -27,6 +27,7 @@ def _to_campaign(row: CampaignRow) -> Campaign:
         pre_trigger_s=row.pre_trigger_s,
         post_trigger_s=row.post_trigger_s,
         status=row.status,
+        location_precision=row.location_precision,
         created_at=row.created_at,
         stopped_at=row.stopped_at,
     )
@@ -55,6 +56,7 @@ def create_campaign(session: Session, campaign: Campaign) -> Campaign:
             pre_trigger_s=campaign.pre_trigger_s,
             post_trigger_s=campaign.post_trigger_s,
             retention_days=campaign.retention_days,
+            location_precision=campaign.location_precision,
             created_at=campaign.created_at,
             stopped_at=None,
         )

@@ -25,10 +25,13 @@ import pyarrow as pa
 from drivetrain.catalog import load_signal_catalog
 from drivetrain.errors import InputError
 from drivetrain.governance import check_purpose
+from drivetrain.governance.location import coarsen
 from drivetrain.ingest.conditions import Condition, compile_condition
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 US = 1_000_000
+
+_AXES = {"Vehicle.CurrentLocation.Latitude": "lat", "Vehicle.CurrentLocation.Longitude": "lon"}
 
 NOT_TARGETED = "no active campaign targets the vehicle"
 NOT_REQUESTED = "signal not requested by an active campaign targeting the vehicle"
@@ -62,6 +65,7 @@ class Campaign:
     pre_trigger_s: float = 0.0
     post_trigger_s: float = 0.0
     status: str = "active"
+    location_precision: int | None = None  # geohash characters kept; None = exact
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     stopped_at: datetime | None = None
 
@@ -85,6 +89,11 @@ class Campaign:
             raise InputError(f"{where}: pre/post-trigger windows need a --condition")
         if self.retention_days < 1:
             raise InputError(f"{where}: retention must be at least 1 day")
+        if self.location_precision is not None and not 1 <= self.location_precision <= 12:
+            raise InputError(
+                f"{where}: location precision must be 1..12 geohash characters",
+                hint="5 keeps a ~5 km cell, 7 a ~150 m cell",
+            )
         if self.condition:
             self.compiled_condition()
         return self
@@ -191,6 +200,7 @@ class CampaignFilter:
         lawful = np.zeros(n, dtype=bool)
         why_not = np.full(n, "", dtype=object)
         categories: np.ndarray | None = None
+        kept_by: list[np.ndarray] = []
         for i, campaign in enumerate(self.campaigns):
             vehicle_ok = df["vehicle_id"].is_in(self._targeted[i].implode()).to_numpy()
             wanted = vehicle_ok & df["signal"].is_in(self._paths[i].implode()).to_numpy()
@@ -216,6 +226,7 @@ class CampaignFilter:
             lawful |= wanted
             if campaign.period_s:
                 wanted &= self._first_in_period(i, campaign.period_s, df, wanted)
+            kept_by.append(wanted)
             keep |= wanted
         dropped: Counter[str] = Counter()
         for mask, reason in (
@@ -227,7 +238,41 @@ class CampaignFilter:
             if count := int(mask.sum()):
                 dropped[reason] = count
         dropped.update(str(r) for r in why_not[triggered & ~lawful])
+        batch = self._coarsened(batch, df, keep, kept_by)
         return batch.filter(pa.array(keep)), dropped
+
+    def _coarsened(
+        self, batch: pa.RecordBatch, df: pl.DataFrame, keep: np.ndarray, kept_by: list[np.ndarray]
+    ) -> pa.RecordBatch:
+        """Positions kept only by campaigns that want them coarse, moved to their cell centre.
+
+        A row kept by any campaign wanting exact positions stays exact; otherwise the
+        finest precision among the campaigns keeping it applies.
+        """
+        axis = df["signal"].replace_strict(_AXES, default="", return_dtype=pl.String).to_numpy()
+        located = keep & (axis != "")
+        if not located.any():
+            return batch
+        exact = np.zeros(len(keep), dtype=bool)
+        finest = np.zeros(len(keep), dtype=np.int64)
+        for campaign, mask in zip(self.campaigns, kept_by, strict=True):
+            if campaign.location_precision is None:
+                exact |= mask
+            else:
+                finest = np.where(mask, np.maximum(finest, campaign.location_precision), finest)
+        coarse = located & ~exact & (finest > 0)
+        if not coarse.any():
+            return batch
+        values = batch.column("value").to_numpy(zero_copy_only=False).astype(np.float64)
+        for precision in np.unique(finest[coarse]):
+            for name, column in (("lat", 0), ("lon", 1)):
+                rows = coarse & (finest == precision) & (axis == name)
+                if rows.any():
+                    zeros = np.zeros(int(rows.sum()))
+                    lat, lon = (values[rows], zeros) if column == 0 else (zeros, values[rows])
+                    values[rows] = coarsen(lat, lon, int(precision))[column]
+        index = batch.schema.get_field_index("value")
+        return batch.set_column(index, "value", pa.array(values))
 
     def _in_window(
         self, i: int, campaign: Campaign, condition: Condition, df: pl.DataFrame, wanted: np.ndarray

@@ -154,6 +154,7 @@ class CampaignRow(Base):
     pre_trigger_s: Mapped[float] = mapped_column(Float, default=0.0)
     post_trigger_s: Mapped[float] = mapped_column(Float, default=0.0)
     retention_days: Mapped[int] = mapped_column(Integer)
+    location_precision: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
