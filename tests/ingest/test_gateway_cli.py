@@ -28,13 +28,41 @@ def test_publish_then_gateway_run(
         assert result.exit_code == 0, result.stderr
         return json.loads(result.stdout)  # type: ignore[no-any-return]
 
-    run("campaign", "create", "no-location", "--purpose", "vehicle_health",
-        "--signal", "Vehicle.Speed", "--signal", "Vehicle.Powertrain.*")
+    run(
+        "campaign",
+        "create",
+        "no-location",
+        "--purpose",
+        "vehicle_health",
+        "--signal",
+        "Vehicle.Speed",
+        "--signal",
+        "Vehicle.Powertrain.*",
+    )
     run("gateway", "run", "--duration", "1")  # opens the persistent session
-    published = run("fleet", "simulate", "--publish", "--vehicles", "4", "--days", "1",
-                    "--model", "tesla-model-3", "--window", "120")
-    stats = run("gateway", "run", "--max-messages", str(published["messages"]),
-                "--duration", "60", "--batch-seconds", "0.5")
+    published = run(
+        "fleet",
+        "simulate",
+        "--publish",
+        "--vehicles",
+        "4",
+        "--days",
+        "1",
+        "--model",
+        "tesla-model-3",
+        "--window",
+        "120",
+    )
+    stats = run(
+        "gateway",
+        "run",
+        "--max-messages",
+        str(published["messages"]),
+        "--duration",
+        "60",
+        "--batch-seconds",
+        "0.5",
+    )
     assert stats["received"] == published["messages"]
     stored = Lake(tmp_path / "lake").read("telemetry")
     signals = set(stored["signal"].to_pylist())
@@ -44,3 +72,44 @@ def test_publish_then_gateway_run(
     assert stats["dropped_rows"] > 0  # location and the rest, never stored
     runs = [e for e in AuditLog(tmp_path).entries() if e.kind == "ingest"]
     assert runs and runs[-1].details["stored_rows"] == stats["stored_rows"]
+
+
+@pytest.mark.slow
+def test_without_an_active_campaign_nothing_is_stored(
+    broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRIVETRAIN_MQTT_PORT", str(broker.port))
+    runner = CliRunner()
+    base = ["--data-dir", str(tmp_path)]
+
+    def run(*args: str) -> dict[str, object]:
+        result = runner.invoke(app, [*base, *args, "--json"])
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+    run("gateway", "run", "--duration", "1")
+    published = run(
+        "fleet",
+        "simulate",
+        "--publish",
+        "--vehicles",
+        "2",
+        "--days",
+        "1",
+        "--model",
+        "tesla-model-3",
+        "--window",
+        "600",
+    )
+    stats = run(
+        "gateway",
+        "run",
+        "--max-messages",
+        str(published["messages"]),
+        "--duration",
+        "60",
+        "--batch-seconds",
+        "0.5",
+    )
+    assert stats["received"] == published["messages"]
+    assert stats["stored_rows"] == 0 and stats["dropped_rows"] > 0

@@ -129,3 +129,23 @@ def test_rows_without_legal_basis_are_dropped_and_counted(
         ("Vehicle.Speed", 8),
         ("Vehicle.Speed", 9),
     ]
+
+
+def test_legal_basis_sees_nanosecond_input_at_its_real_time(
+    lake: Lake, context: CollectionContext
+) -> None:
+    cutoff_us = int(TS.timestamp() * 1_000_000) + 1
+    before = rows(("v1", "Vehicle.CurrentLocation.Latitude", 48.1))
+    before = before.set_column(1, "ts", before["ts"].cast(pa.timestamp("ns", tz="UTC")))
+    report = write_telemetry(lake, before, context, legal_basis=NoLocationAfter(cutoff_us))
+    assert report.rows_written == 1 and not report.dropped
+
+
+def test_legal_basis_with_dictionary_signals_and_a_quarantined_path(
+    lake: Lake, context: CollectionContext
+) -> None:
+    data = rows(("v1", "Vehicle.Speed", 1.0), ("v1", "Vehicle.Bogus", 2.0))
+    data = data.set_column(2, "signal", data["signal"].dictionary_encode())
+    report = write_telemetry(lake, data, context, legal_basis=NoLocationAfter(0))
+    assert (report.rows_written, report.rows_quarantined) == (1, 1)
+    assert lake.read("quarantine").num_rows == 1

@@ -77,7 +77,8 @@ def run(
         kinds=tuple(kind or ("vss", "can")),
     )
     lake = Lake(settings.lake_dir)
-    flt = CampaignFilter(campaigns, targets, legal_bases=legal_bases) if campaigns else None
+    # no active campaign means nothing is collected, as for every other source
+    flt = CampaignFilter(campaigns, targets, legal_bases=legal_bases)
     if not as_json:
         console.print(
             f"gateway {client_id} on mqtt://{settings.mqtt_host}:{settings.mqtt_port}, "

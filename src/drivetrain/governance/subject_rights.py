@@ -52,6 +52,8 @@ class SubjectData:
 def _period_filter(table: str, link: SubjectLink) -> pc.Expression:
     spec = TABLES[table]
     expr = pc.field(spec.vehicle_column) == link.vehicle_id
+    if not spec.time_column:  # quarantine: refused rows of the vehicle, whenever refused
+        return expr
     when = pc.field(spec.time_column)
     expr &= when >= pa.scalar(link.valid_from, pa.timestamp("us", tz="UTC"))
     if link.valid_to is not None:
@@ -65,7 +67,7 @@ def subject_data(session: Session, lake: Lake, subject_id: str) -> SubjectData:
     links = links_of_subject(session, subject_id)
     data = SubjectData(subject_id)
     for name, spec in TABLES.items():
-        if spec.vehicle_column is None or name == "quarantine" or not links:
+        if spec.vehicle_column is None or not links:
             continue
         parts = [lake.read(name, filter=_period_filter(name, link)) for link in links]
         data.tables[name] = pa.concat_tables(parts)

@@ -244,14 +244,18 @@ def _lawful(batch: pa.RecordBatch, legal_basis: LegalBasis) -> tuple[pa.RecordBa
     """Keep the rows whose data category has a legal basis; count the others by reason."""
     catalog = load_signal_catalog()
     values, indices = _as_strings(batch.column("signal"))
-    categories = np.array([catalog[str(p)].category for p in values.to_pylist()], dtype=object)
+    # the dictionary may still hold paths of rows already quarantined: they map to nothing
+    categories = np.array(
+        [catalog[p].category if p in catalog else "" for p in values.to_pylist()], dtype=object
+    )
     if indices is not None:
         categories = categories[indices.to_numpy(zero_copy_only=False)]
     vehicles, v_idx = _as_strings(batch.column("vehicle_id"))
     vehicle_ids = np.asarray(vehicles.to_pylist(), dtype=object)
     if v_idx is not None:
         vehicle_ids = vehicle_ids[v_idx.to_numpy(zero_copy_only=False)]
-    ts_us = batch.column("ts").cast(pa.int64()).to_numpy(zero_copy_only=False)
+    microseconds = batch.column("ts").cast(pa.timestamp("us", tz="UTC"), safe=False)
+    ts_us = microseconds.cast(pa.int64()).to_numpy(zero_copy_only=False)
     mask, reasons = legal_basis.allowed(vehicle_ids, ts_us, categories)
     refused = Counter(str(r) for r in np.asarray(reasons)[~mask])
     return batch.filter(pa.array(mask)), refused

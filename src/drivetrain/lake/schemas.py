@@ -29,7 +29,7 @@ class TableSpec:
     key: tuple[str, ...] = ()
     derived: dict[str, str] = field(default_factory=dict)
     vehicle_column: str | None = "vehicle_id"
-    time_column: str = "ts"
+    time_column: str = "ts"  # the data's own time; "" when the table has none (quarantine)
 
     @property
     def input_schema(self) -> pa.Schema:
@@ -144,6 +144,7 @@ QUARANTINE = TableSpec(
     ),
     partition_by=("date",),
     derived={"date": "ts"},
+    time_column="",  # ts is when a row was refused, not when it was measured
 )
 
 TABLES: dict[str, TableSpec] = {

@@ -200,7 +200,8 @@ class Lake:
                 continue
             predicate = f"{spec.vehicle_column} = '{vehicle_id}'"
             for bound, op in ((since, ">="), (until, "<")):
-                if bound is not None:
+                # a table without the data's own time (quarantine) loses all the vehicle's rows
+                if bound is not None and spec.time_column:
                     stamp = bound.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
                     predicate += f" AND {spec.time_column} {op} '{stamp}'"
             metrics = self.table(spec.name).delete(
