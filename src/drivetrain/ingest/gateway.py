@@ -21,6 +21,7 @@ message never blocks the stream.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import signal
@@ -415,9 +416,14 @@ class Gateway:
     def _quarantine(
         self, inbound: _Inbound, vehicle_id: str | None, where: str, reason: str
     ) -> None:
-        raw = inbound.payload[:RAW_PAYLOAD_LIMIT].decode("utf-8", errors="replace")
-        if len(inbound.payload) > RAW_PAYLOAD_LIMIT:
-            raw += f"…[{len(inbound.payload) - RAW_PAYLOAD_LIMIT} more bytes]"
+        if where != "message":
+            # Only part of the message was refused; the rest went through campaigns and
+            # legal basis. Keeping the whole payload here would store what they refused.
+            raw = json.dumps({"refused": where})
+        else:
+            raw = inbound.payload[:RAW_PAYLOAD_LIMIT].decode("utf-8", errors="replace")
+            if len(inbound.payload) > RAW_PAYLOAD_LIMIT:
+                raw += f"…[{len(inbound.payload) - RAW_PAYLOAD_LIMIT} more bytes]"
         self._batch.quarantine.append(
             {
                 "run_id": self.context.run_id,
