@@ -177,7 +177,7 @@ def test_poison_messages_are_quarantined_and_good_ones_kept(broker: Broker, lake
     catalog_miss = by_reason["signal is not in the catalog"]
     # only the refused signal is kept, not the payload (whose other signals may be
     # location data that campaigns or the legal basis refused)
-    assert json.loads(catalog_miss["record"]) == {"refused": "Vehicle.Warp.Factor"}
+    assert json.loads(catalog_miss["record"]) == {"refused": "sample 0 signal Vehicle.Warp.Factor"}
     assert unknown  # the message itself carried more
     assert "vehicles/V1/vss" in catalog_miss["location"]
     assert "Vehicle.Warp.Factor" in catalog_miss["location"]
