@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,20 +15,25 @@ from drivetrain.lake import Lake
 
 from .conftest import Broker
 
+Run = Callable[..., dict[str, object]]
 
-@pytest.mark.slow
-def test_publish_then_gateway_run(
-    broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+
+@pytest.fixture
+def run(broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """``drivetrain --data-dir tmp_path … --json`` against this test's private broker."""
     monkeypatch.setenv("DRIVETRAIN_MQTT_PORT", str(broker.port))
     runner = CliRunner()
-    base = ["--data-dir", str(tmp_path)]
 
-    def run(*args: str) -> dict[str, object]:
-        result = runner.invoke(app, [*base, *args, "--json"])
+    def invoke(*args: str) -> dict[str, object]:
+        result = runner.invoke(app, ["--data-dir", str(tmp_path), *args, "--json"])
         assert result.exit_code == 0, result.stderr
         return json.loads(result.stdout)  # type: ignore[no-any-return]
 
+    return invoke
+
+
+@pytest.mark.slow
+def test_publish_then_gateway_run(run: Run, tmp_path: Path) -> None:
     run(
         "campaign",
         "create",
@@ -75,18 +81,7 @@ def test_publish_then_gateway_run(
 
 
 @pytest.mark.slow
-def test_without_an_active_campaign_nothing_is_stored(
-    broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DRIVETRAIN_MQTT_PORT", str(broker.port))
-    runner = CliRunner()
-    base = ["--data-dir", str(tmp_path)]
-
-    def run(*args: str) -> dict[str, object]:
-        result = runner.invoke(app, [*base, *args, "--json"])
-        assert result.exit_code == 0, result.stderr
-        return json.loads(result.stdout)  # type: ignore[no-any-return]
-
+def test_without_an_active_campaign_nothing_is_stored(run: Run) -> None:
     run("gateway", "run", "--duration", "1")
     published = run(
         "fleet",
