@@ -10,9 +10,10 @@ from drivetrain.catalog import get_vehicle_model
 from drivetrain.cli.output import console, handle_errors, print_json, print_table
 from drivetrain.fleet import list_vehicles
 from drivetrain.governance.audit import AuditLog
-from drivetrain.governance.legal_basis import LegalBasisIndex
-from drivetrain.ingest import CampaignFilter, VehicleTarget, list_campaigns
+from drivetrain.governance.keys import Keyring
+from drivetrain.ingest import VehicleTarget, list_campaigns
 from drivetrain.ingest.can_payload import can_payload_decoder
+from drivetrain.ingest.gate import collection_gate
 from drivetrain.ingest.gateway import Gateway, GatewayConfig
 from drivetrain.lake import Lake
 from drivetrain.settings import Settings
@@ -61,11 +62,10 @@ def run(
     with session_scope(url) as session:
         campaigns = list_campaigns(session, active_only=True)
         registered = list_vehicles(session)
-        legal_bases = {
-            c.purpose: LegalBasisIndex.build(session, [v.vehicle_id for v in registered], c.purpose)
-            for c in campaigns
-        }
-    targets = {v.vehicle_id: VehicleTarget(v.brand, v.model_id, v.market) for v in registered}
+        targets = {v.vehicle_id: VehicleTarget(v.brand, v.model_id, v.market) for v in registered}
+        keyring = Keyring.load_or_create(settings.data_dir)
+        # no active campaign means nothing is collected, as for every other source
+        flt = collection_gate(session, keyring, campaigns, targets)
     models = {v.vehicle_id: get_vehicle_model(v.model_id) for v in registered}
     config = GatewayConfig(
         host=settings.mqtt_host,
@@ -77,8 +77,6 @@ def run(
         kinds=tuple(kind or ("vss", "can")),
     )
     lake = Lake(settings.lake_dir)
-    # no active campaign means nothing is collected, as for every other source
-    flt = CampaignFilter(campaigns, targets, legal_bases=legal_bases)
     if not as_json:
         console.print(
             f"gateway {client_id} on mqtt://{settings.mqtt_host}:{settings.mqtt_port}, "

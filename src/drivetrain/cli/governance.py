@@ -18,6 +18,7 @@ from drivetrain.governance.consent import (
     give_consent,
     withdraw_consent,
 )
+from drivetrain.governance.keys import Keyring
 from drivetrain.governance.policies import region_policy
 from drivetrain.governance.retention import enforce_retention
 from drivetrain.governance.subject_rights import compact_state, erase_subject, export_subject
@@ -277,13 +278,15 @@ def export(
 ) -> None:
     """Write a data-subject access export (GDPR Art. 15, EU Data Act): Parquet + JSON in a zip.
 
-    Holds the lake rows of the subject's vehicles within their ownership periods, the
-    subject's record, links, consent history and consent receipt.
+    Holds the lake rows of the subject's vehicles within their ownership periods (sealed
+    personal signals opened with the subject's key), the subject's record, links,
+    consent history and consent receipt.
     Example: drivetrain governance export owner-00002 --out owner-00002.zip
     """
     settings = _settings_of(ctx)
     with session_scope(_url(ctx)) as session:
-        data = export_subject(session, Lake(settings.lake_dir), subject_id, out)
+        keyring = Keyring.load_or_create(settings.ensure_data_dir())
+        data = export_subject(session, Lake(settings.lake_dir), subject_id, out, keyring)
     AuditLog(settings.data_dir).append(
         "export",
         principal="data_protection_officer",
@@ -300,9 +303,11 @@ def erase(
     subject_id: Annotated[str, typer.Argument(help="The data subject to erase.")],
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")] = False,
 ) -> None:
-    """Erase a data subject (GDPR Art. 17): their lake rows, vacuumed, and their records.
+    """Erase a data subject (GDPR Art. 17): their keys, their lake rows (vacuumed), their records.
 
-    Old table versions are vacuumed too, so time travel to before the erasure ends.
+    The subject's data keys are destroyed first (crypto-shredding): their sealed personal
+    signals are unreadable from then on in any copy of any file. Old table versions are
+    vacuumed too, so time travel to before the erasure ends.
     Example: drivetrain governance erase owner-00002 --yes
     """
     if not yes:
@@ -316,7 +321,7 @@ def erase(
     console.print(
         f"erased {subject_id}: rows "
         + ", ".join(f"{t} {n:,}" for t, n in report.rows_deleted.items())
-        + f"; {report.files_removed} files removed"
+        + f"; {report.files_removed} files removed; {len(report.keys_destroyed)} data key(s) destroyed"
     )
 
 

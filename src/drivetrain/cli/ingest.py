@@ -14,11 +14,12 @@ from drivetrain.cli.output import console, handle_errors, print_json, print_tabl
 from drivetrain.errors import InputError
 from drivetrain.fleet import get_vehicle
 from drivetrain.governance.audit import AuditLog
-from drivetrain.governance.legal_basis import LegalBasisIndex
+from drivetrain.governance.keys import Keyring
 from drivetrain.ingest import CampaignFilter, CollectionContext, VehicleTarget, list_campaigns
 from drivetrain.ingest.can_ingest import ingest_can_log
 from drivetrain.ingest.can_logs import read_can_log
 from drivetrain.ingest.fingerprint import identify
+from drivetrain.ingest.gate import collection_gate
 from drivetrain.ingest.obd_log import ingest_obd_log
 from drivetrain.lake import Lake
 from drivetrain.settings import Settings
@@ -56,20 +57,19 @@ def _source(ctx: typer.Context, vehicle: str, model_id: str | None = None) -> _S
     with session_scope(url) as session:
         record = get_vehicle(session, vehicle)
         campaigns = list_campaigns(session, active_only=True)
-        legal_bases = {
-            c.purpose: LegalBasisIndex.build(session, [vehicle], c.purpose) for c in campaigns
-        }
+        target = VehicleTarget(record.brand, record.model_id, record.market)
+        keyring = Keyring.load_or_create(settings.ensure_data_dir())
+        gate = collection_gate(session, keyring, campaigns, {vehicle: target})
     if model_id is not None and model_id != record.model_id:
         raise InputError(
             f"vehicle {vehicle} is registered as a {record.model_id}, not a {model_id}",
             hint="drop --model, or pass the vehicle the log really came from",
         )
-    target = VehicleTarget(record.brand, record.model_id, record.market)
     return _Source(
         Lake(settings.lake_dir),
         AuditLog(settings.data_dir),
         get_vehicle_model(record.model_id),
-        CampaignFilter(campaigns, {vehicle: target}, legal_bases=legal_bases),
+        gate,
         len(campaigns),
     )
 

@@ -454,8 +454,7 @@ def demo(
     console.print(f"data directory: [bold]{data_dir}[/]  (started {datetime.now():%H:%M:%S})")
     for campaign in (DEMO_CAMPAIGN, CHARGING_CAMPAIGN):
         console.print(
-            f"campaign [bold]{campaign.campaign_id}[/] ({campaign.purpose}): "
-            f"{campaign.description}"
+            f"campaign [bold]{campaign.campaign_id}[/] ({campaign.purpose}): {campaign.description}"
         )
     config = SimulationConfig(vehicles=vehicles, days=days, seed=seed)
     with progress_bar() as bar:

@@ -351,7 +351,6 @@ def _finish_day(
         "fuel_used_l": np.where(block.powertrain[tv] == 3, np.nan, trip_fuel),
         "energy_used_kwh": np.where(block.battery_kwh[tv] > 0, trip_energy, np.nan),
     }
-    day.trips |= _trip_positions(day, trips)
     day.trips["max_speed_kmh"] = _trip_max(day, trips, sig["Vehicle.Speed"])
     day.dtcs = trip_dtcs(rng, block, day, trips)
 
@@ -384,23 +383,6 @@ def _finish_day(
         charge, np.maximum(state.soc_pct, rng.uniform(80, 92, n)), state.soc_pct
     )
     state.soc_pct = np.clip(state.soc_pct, 2, 100)
-
-
-def _trip_positions(day: DayOutput, trips: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    lat, lon = (
-        day.signals["Vehicle.CurrentLocation.Latitude"],
-        day.signals["Vehicle.CurrentLocation.Longitude"],
-    )
-    idx = day.trip
-    n = len(trips["vehicle"])
-    first = np.searchsorted(idx, np.arange(n))
-    last = np.searchsorted(idx, np.arange(n), side="right") - 1
-    return {
-        "start_lat": lat[first],
-        "start_lon": lon[first],
-        "end_lat": lat[last],
-        "end_lon": lon[last],
-    }
 
 
 def _trip_max(day: DayOutput, trips: dict[str, np.ndarray], speed: np.ndarray) -> np.ndarray:

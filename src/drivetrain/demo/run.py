@@ -22,9 +22,11 @@ from drivetrain.demo.simulator import (
 from drivetrain.errors import InputError
 from drivetrain.fleet import register_vehicles
 from drivetrain.governance.audit import AuditLog
-from drivetrain.governance.legal_basis import LegalBasisIndex
+from drivetrain.governance.keys import Keyring
 from drivetrain.governance.pseudonyms import PseudonymKey
 from drivetrain.ingest import Campaign, create_campaign, get_campaign, list_campaigns
+from drivetrain.ingest.campaigns import VehicleTarget
+from drivetrain.ingest.gate import collection_gate
 from drivetrain.lake import TABLES, Lake
 from drivetrain.settings import Settings
 from drivetrain.state import migrate, session_scope
@@ -148,7 +150,6 @@ def run_demo(
     pseudonyms = PseudonymKey.load_or_create(data_dir)
     fleet, _, start = plan_fleet(config, pseudonyms)
     campaigns = [DEMO_CAMPAIGN, CHARGING_CAMPAIGN]
-    ids = [r.vehicle_id for r in fleet.records]
     with session_scope(url) as session:
         for campaign in campaigns:
             create_campaign(session, campaign)
@@ -156,9 +157,12 @@ def run_demo(
         story = register_owners(session, fleet.records, start, config.days)
         session.flush()
         window = (start - timedelta(days=1), start + timedelta(days=config.days + 1))
-        legal_bases = {
-            c.purpose: LegalBasisIndex.build(session, ids, c.purpose, *window) for c in campaigns
+        targets = {
+            r.vehicle_id: VehicleTarget(r.brand, r.model_id, r.market) for r in fleet.records
         }
+        gate = collection_gate(
+            session, Keyring.load_or_create(data_dir), campaigns, targets, *window
+        )
     route = RawRoute(data_dir / "raw")
     report = simulate_fleet(
         config,
@@ -168,7 +172,7 @@ def run_demo(
         route=route,
         pseudonyms=pseudonyms,
         audit=AuditLog(data_dir),
-        legal_bases=legal_bases,
+        gate=gate,
     )
     return demo_settings, report, route.stats, story
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -31,7 +31,6 @@ from drivetrain.ingest import (
     Campaign,
     CampaignFilter,
     CollectionContext,
-    LegalBasis,
     VehicleTarget,
     WriteReport,
     new_run_id,
@@ -106,13 +105,16 @@ def simulate_fleet(
     route: Route | None = None,
     pseudonyms: PseudonymKey | None = None,
     audit: AuditLog | None = None,
-    legal_bases: Mapping[str, LegalBasis] | None = None,
+    gate: CampaignFilter | None = None,
 ) -> SimulationReport:
     """Simulate ``config`` into ``lake``; all tables are written or none is.
 
     With ``campaigns``, telemetry passes the same minimisation filter as any
     ingestion: only what an active campaign asks for is stored, the rest is
     counted in ``report.telemetry.dropped``. Without, everything is stored.
+    ``gate`` replaces that filter with a governed one built for the fleet's
+    registered vehicles (:func:`drivetrain.ingest.gate.collection_gate`:
+    campaigns, legal basis per purpose, sealing of personal signals).
     ``route`` transforms the telemetry stream on its way to the lake (the raw
     pipeline sends it through CAN and OBD-II logs and decodes it back).
     The vehicle records are returned for the caller to register in the state
@@ -131,7 +133,7 @@ def simulate_fleet(
         if route is not None:
             batches = route(fleet, batches)
         report = write_telemetry(
-            lake, batches, context, campaigns=_filter(campaigns, fleet, legal_bases), audit=audit
+            lake, batches, context, campaigns=gate or _filter(campaigns, fleet), audit=audit
         )
         versions = {"telemetry": report.version or 0}
         for name, parts in (
@@ -190,27 +192,16 @@ def iter_telemetry(
     yield from _telemetry_batches(config, fleet, block_seeds, start, _Collected(), on_progress)
 
 
-def _filter(
-    campaigns: Sequence[Campaign] | None,
-    fleet: Fleet,
-    legal_bases: Mapping[str, LegalBasis] | None = None,
-) -> CampaignFilter | None:
+def _filter(campaigns: Sequence[Campaign] | None, fleet: Fleet) -> CampaignFilter | None:
     if campaigns is None:
         return None
     targets = {r.vehicle_id: VehicleTarget(r.brand, r.model_id, r.market) for r in fleet.records}
-    return CampaignFilter(campaigns, targets, legal_bases=legal_bases)
+    return CampaignFilter(campaigns, targets)
 
 
 def roll_back(lake: Lake, before: dict[str, int | None]) -> None:
     """Return every table to the version it had before the run."""
-    for name, version in before.items():
-        now = lake.version(name)
-        if now is None or now == version:
-            continue
-        if version is None:
-            lake.drop(name)
-        else:
-            lake.table(name).restore(version)
+    lake.restore_versions(before)
 
 
 def _concat(name: str, parts: list[pa.Table]) -> pa.Table:
@@ -327,13 +318,6 @@ def _fault_truth(block: FleetBlock, end_us: int) -> pa.Table:
 def _trips_table(block: FleetBlock, day: DayOutput) -> pa.Table:
     t = day.trips
     ids = np.array(block.vehicle_ids, dtype=object)[t["vehicle"]]
-    has_gps = np.array(
-        [m.binding("Vehicle.CurrentLocation.Latitude") is not None for m in block.models]
-    )[block.model_index[t["vehicle"]]]
-
-    def located(x: np.ndarray) -> pa.Array:
-        return pa.array(x, mask=~has_gps)
-
     return pa.table(
         {
             "trip_id": [f"{v}-{s // US}" for v, s in zip(ids, t["start_us"], strict=True)],
@@ -344,10 +328,6 @@ def _trips_table(block: FleetBlock, day: DayOutput) -> pa.Table:
             "max_speed_kmh": t["max_speed_kmh"],
             "fuel_used_l": pa.array(t["fuel_used_l"], from_pandas=True),
             "energy_used_kwh": pa.array(t["energy_used_kwh"], from_pandas=True),
-            "start_lat": located(t["start_lat"]),
-            "start_lon": located(t["start_lon"]),
-            "end_lat": located(t["end_lat"]),
-            "end_lon": located(t["end_lon"]),
         },
         schema=TABLES["trips"].input_schema,
     )

@@ -5,16 +5,22 @@ read touches is narrowed to the vehicles the access context may read for its
 purpose (one policy decision per distinct brand and region, see
 :class:`AccessEnforcer`); a table none of whose vehicles may be read refuses
 the whole read with :class:`PolicyDenied`. Tables without a vehicle column
-follow the table-level permission only, as do rows whose vehicle is unknown (null). Every read and every denial goes to
-the audit log when one is given.
+follow the table-level permission only, as do rows whose vehicle is unknown
+(null). Every read and every denial goes to the audit log when one is given.
+
+Personal signals live sealed in ``telemetry_sealed``. A read of ``telemetry``
+shows them, opened, only where the context may also read ``telemetry_sealed``
+for the vehicle *and* the caller hands an ``opener`` (the keyring with the
+state database, see :func:`drivetrain.governance.sealing.read_opened`); rows
+an erasure has shredded cannot be opened and are counted in the audit record.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NoReturn, Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NoReturn, Protocol, TypeAlias
 
 import duckdb
 import pyarrow as pa
@@ -30,10 +36,12 @@ from drivetrain.governance.access import (
     VehicleScope,
     denial,
 )
+from drivetrain.governance.sealing import SEALED_TABLE, Opened
 from drivetrain.lake import TABLES, Lake, query, table_spec
 
 READ_KIND = "access"
 DENIED_KIND = "denial"
+Opener: TypeAlias = Callable[[pa.Table], Opened]
 
 
 class AuditSink(Protocol):
@@ -57,16 +65,25 @@ def default_enforcer() -> AccessEnforcer:
 class _GovernedLake(Lake):
     """A view of a lake whose datasets carry each table's permitted-vehicle filter."""
 
-    def __init__(self, base: Lake, filters: Mapping[str, pc.Expression | None]) -> None:
+    def __init__(
+        self,
+        base: Lake,
+        filters: Mapping[str, pc.Expression | None],
+        extra: Mapping[str, pa.Table] | None = None,
+    ) -> None:
         super().__init__(base.root)
         self._base = base
         self._filters = filters
+        self._extra = dict(extra or {})
 
     def dataset(self, name: str, version: int | None = None) -> pds.Dataset:
         if name not in self._filters:
             # Not a table the statement names: nothing of it is visible.
             return pds.dataset(table_spec(name).schema.empty_table())
         dataset = self._base.dataset(name, version)
+        if name in self._extra:  # opened personal rows join the table they were sealed from
+            extra = self._extra[name].select(dataset.schema.names).cast(dataset.schema)
+            dataset = pds.dataset([dataset, pds.dataset(extra)])
         expression = self._filters[name]
         return dataset if expression is None else dataset.filter(expression)
 
@@ -80,16 +97,21 @@ def governed_query(
     audit: AuditSink | None = None,
     enforcer: AccessEnforcer | None = None,
     versions: dict[str, int] | None = None,
+    opener: Opener | None = None,
 ) -> pa.Table:
     """Run one read-only SQL statement seeing only what ``context`` may read.
 
     ``vehicles`` are the fleet's records (brand, region); rows of vehicles not
-    among them are never visible.
+    among them are never visible. With ``opener``, ``telemetry`` includes the
+    personal signals the context may read, opened from ``telemetry_sealed``.
     """
     tables = referenced_tables(sql)
     details: dict[str, Any] = {"sql": sql}
-    filters = _authorise(lake, tables, context, list(vehicles), audit, enforcer, details)
-    result = query(_GovernedLake(lake, filters), sql, versions=versions)
+    fleet = list(vehicles)
+    filters = _authorise(lake, tables, context, fleet, audit, enforcer, details)
+    pins = versions or {}
+    extra = _personal(lake, filters, context, fleet, enforcer, opener, details, pins)
+    result = query(_GovernedLake(lake, filters, extra), sql, versions=versions)
     details["rows"] = result.num_rows
     _record(audit, READ_KIND, context, details)
     return result
@@ -105,12 +127,20 @@ def governed_read(
     audit: AuditSink | None = None,
     enforcer: AccessEnforcer | None = None,
     version: int | None = None,
+    opener: Opener | None = None,
 ) -> pa.Table:
-    """Read ``table`` (some ``columns``) with only the rows ``context`` may read."""
+    """Read ``table`` (some ``columns``) with only the rows ``context`` may read.
+
+    With ``opener``, a read of ``telemetry`` includes the personal signals the
+    context may read, opened from ``telemetry_sealed``.
+    """
     spec = table_spec(table)
     details: dict[str, Any] = {"table": spec.name, "columns": columns}
-    filters = _authorise(lake, [spec.name], context, list(vehicles), audit, enforcer, details)
-    dataset = _GovernedLake(lake, filters).dataset(spec.name, version)
+    fleet = list(vehicles)
+    filters = _authorise(lake, [spec.name], context, fleet, audit, enforcer, details)
+    pins = {} if version is None else {spec.name: version}
+    extra = _personal(lake, filters, context, fleet, enforcer, opener, details, pins)
+    dataset = _GovernedLake(lake, filters, extra).dataset(spec.name, version)
     result = dataset.to_table(columns=columns)
     details["rows"] = result.num_rows
     _record(audit, READ_KIND, context, details)
@@ -205,6 +235,37 @@ def _authorise(
         scopes[table] = _summary(assessment)
     details["tables"] = scopes
     return filters
+
+
+def _personal(
+    lake: Lake,
+    filters: Mapping[str, pc.Expression | None],
+    context: AccessContext,
+    vehicles: list[VehicleRecordLike],
+    enforcer: AccessEnforcer | None,
+    opener: Opener | None,
+    details: dict[str, Any],
+    versions: Mapping[str, int],
+) -> dict[str, pa.Table]:
+    """The opened personal rows ``telemetry`` shows in this read (none without permission)."""
+    if "telemetry" not in filters:
+        return {}
+    enforcer = enforcer or default_enforcer()
+    assessment = enforcer.assess_vehicles(context, SEALED_TABLE, vehicles)
+    if opener is None or not assessment.permitted:
+        details["personal"] = {"opened": 0, "reason": "no opener" if opener is None else "denied"}
+        return {}
+    wanted = pc.field("vehicle_id").isin(pa.array(sorted(assessment.permitted), pa.string()))
+    sealed = lake.dataset(SEALED_TABLE, versions.get(SEALED_TABLE)).to_table(filter=wanted)
+    opened = opener(sealed)
+    details["personal"] = {
+        "opened": opened.telemetry.num_rows,
+        "shredded": opened.shredded,
+        "granted_by": sorted(
+            {d.rule.name for d in assessment.decisions.values() if d.allowed and d.rule}
+        ),
+    }
+    return {"telemetry": opened.telemetry}
 
 
 def _summary(assessment: VehicleAssessment) -> dict[str, Any]:

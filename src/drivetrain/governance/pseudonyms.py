@@ -10,14 +10,13 @@ allowed to re-identify a vehicle (for a recall, say).
 from __future__ import annotations
 
 import hmac
-import os
-import secrets
 from hashlib import sha256
 from pathlib import Path
 
-from drivetrain.errors import IntegrityError, StorageError
+from drivetrain.errors import IntegrityError
+from drivetrain.governance.key_files import KEYS_DIR, load_or_create_secret
 
-KEY_FILE = Path("keys") / "pseudonym.key"
+KEY_FILE = KEYS_DIR / "pseudonym.key"
 KEY_BYTES = 32
 
 
@@ -35,25 +34,7 @@ class PseudonymKey:
     @classmethod
     def load_or_create(cls, data_dir: Path) -> PseudonymKey:
         """The data directory's key, created (mode 0600) on first use."""
-        path = data_dir / KEY_FILE
-        if path.exists():
-            if path.stat().st_mode & 0o077:
-                raise IntegrityError(
-                    f"{path} is readable by others",
-                    hint=f"chmod 600 {path}: the key must be private to its owner",
-                )
-            return cls(path.read_bytes())
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            key = secrets.token_bytes(KEY_BYTES)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(key)
-        except FileExistsError:  # another process created it first
-            return cls.load_or_create(data_dir)
-        except OSError as exc:
-            raise StorageError(f"cannot create the pseudonym key {path}: {exc.strerror}") from exc
-        return cls(key)
+        return cls(load_or_create_secret(data_dir / KEY_FILE, KEY_BYTES, "pseudonym key"))
 
     def vehicle_id(self, vin: str) -> str:
         """The pseudonymous id of ``vin`` (upper-cased first; VINs are case-insensitive)."""

@@ -4,8 +4,11 @@ A subject's data is what the lake holds of the vehicles linked to them, within
 the periods of those links (an owner of a used car gets the data of their years,
 not the previous owner's), plus what the control plane holds about them.
 
-Erasure deletes those rows from every lake table, vacuums the tables so no
-file keeps them (old table versions go too: time travel to before the erasure
+Erasure first destroys the subject's data keys and commits that: every
+personal signal sealed for them (positions, identity, cabin) is unreadable from
+that moment, in every copy of every file, old Delta versions and backups
+included (crypto-shredding). It then deletes the subject's rows from every lake
+table, vacuums the tables so no file keeps them (old table versions go too: time travel to before the erasure
 ends there), deletes the subject with their links and consent history from the
 state database (and compacts SQLite so no free page keeps them), and records
 the erasure in the audit log.
@@ -26,15 +29,27 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from drivetrain.errors import StorageError
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.consent import consent_history, consent_receipt
+from drivetrain.governance.keys import Keyring, destroy_subject_keys
+from drivetrain.governance.sealing import SEALED_TABLE, read_opened
 from drivetrain.governance.subjects import SubjectLink, get_subject, links_of_subject
 from drivetrain.lake import TABLES, Lake
 from drivetrain.state.governance_models import DataSubjectRow
+
+# Tables that hold data subjects' records or their keys (all rewritten after an erasure).
+_PERSONAL_STATE_TABLES = (
+    "data_subjects",
+    "vehicle_subjects",
+    "consent_events",
+    "data_keys",
+    "data_key_members",
+)
 
 
 @dataclass(slots=True)
@@ -61,8 +76,15 @@ def _period_filter(table: str, link: SubjectLink) -> pc.Expression:
     return expr
 
 
-def subject_data(session: Session, lake: Lake, subject_id: str) -> SubjectData:
-    """Every lake row of the subject's vehicles within the subject's link periods."""
+def subject_data(
+    session: Session, lake: Lake, subject_id: str, keyring: Keyring | None = None
+) -> SubjectData:
+    """Every lake row of the subject's vehicles within the subject's link periods.
+
+    With ``keyring``, the subject's sealed personal signals are opened and join
+    ``telemetry`` (what an access export hands over); without, they stay sealed
+    under ``telemetry_sealed`` (what an erasure counts).
+    """
     get_subject(session, subject_id)  # NotFound names unknown subjects
     links = links_of_subject(session, subject_id)
     data = SubjectData(subject_id)
@@ -71,12 +93,25 @@ def subject_data(session: Session, lake: Lake, subject_id: str) -> SubjectData:
             continue
         parts = [lake.read(name, filter=_period_filter(name, link)) for link in links]
         data.tables[name] = pa.concat_tables(parts)
+    sealed = data.tables.get(SEALED_TABLE)
+    if keyring is not None and sealed is not None:
+        opened = read_opened(session, keyring, sealed)
+        del data.tables[SEALED_TABLE]
+        data.tables["telemetry"] = pa.concat_tables(
+            [data.tables["telemetry"], opened.telemetry.cast(data.tables["telemetry"].schema)]
+        )
     return data
 
 
-def export_subject(session: Session, lake: Lake, subject_id: str, out: Path) -> SubjectData:
-    """Write the subject's access export: a zip of ``subject.json`` and one Parquet per table."""
-    data = subject_data(session, lake, subject_id)
+def export_subject(
+    session: Session, lake: Lake, subject_id: str, out: Path, keyring: Keyring
+) -> SubjectData:
+    """Write the subject's access export: a zip of ``subject.json`` and one Parquet per table.
+
+    Sealed personal signals are opened with ``keyring``: the subject gets their
+    positions, not ciphertext.
+    """
+    data = subject_data(session, lake, subject_id, keyring)
     subject = get_subject(session, subject_id)
     document: dict[str, Any] = {
         "generated_at": datetime.now(UTC).isoformat(),
@@ -108,14 +143,23 @@ class ErasureReport:
     rows_deleted: dict[str, int]
     files_removed: int
     vehicles: list[str]
+    keys_destroyed: list[str] = field(default_factory=list)
 
 
 def erase_subject(
     session: Session, lake: Lake, subject_id: str, *, audit: AuditLog | None = None
 ) -> ErasureReport:
-    """Erase the subject: their lake rows (vacuumed), their control-plane records, and log it."""
+    """Erase the subject: their keys, their lake rows (vacuumed), their control-plane records.
+
+    The destruction of the subject's data keys is committed before anything
+    else, so that a failure later on (a lake file that cannot be rewritten)
+    leaves the personal data already unreadable; run the erasure again to
+    finish. The rest is left to the caller to commit, then :func:`compact_state`.
+    """
     get_subject(session, subject_id)
     links = links_of_subject(session, subject_id)
+    shredded = destroy_subject_keys(session, subject_id)
+    session.commit()
     deleted: dict[str, int] = {}
     for link in links:
         counts = lake.delete_vehicle(
@@ -140,19 +184,33 @@ def erase_subject(
                 "subject": subject_id,
                 "rows_deleted": deleted,
                 "files_removed": removed,
+                "keys_destroyed": shredded,
                 "vehicles": sorted({link.vehicle_id for link in links}),
             },
         )
-    return ErasureReport(subject_id, deleted, removed, sorted({lk.vehicle_id for lk in links}))
+    vehicles = sorted({lk.vehicle_id for lk in links})
+    return ErasureReport(subject_id, deleted, removed, vehicles, shredded)
 
 
 def compact_state(session: Session) -> None:
-    """Rewrite the SQLite file so deleted rows leave no readable trace in free pages.
+    """Rewrite the state database so deleted rows leave no readable trace.
 
-    PostgreSQL reclaims dead tuples with its own VACUUM; run it in maintenance.
+    SQLite: ``VACUUM`` rewrites the file without its free pages. PostgreSQL:
+    ``VACUUM FULL`` rewrites the governance tables into new files (dead tuples
+    of erased subjects and destroyed keys go with the old ones; the write-ahead
+    log and base backups keep them until they are recycled, see
+    docs/governance.md).
     """
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
+    if engine.dialect.name == "postgresql":
+        session.commit()
+        try:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text(f"VACUUM FULL {', '.join(_PERSONAL_STATE_TABLES)}"))
+        except DBAPIError as exc:
+            raise StorageError(f"could not vacuum the state database after erasure: {exc}") from exc
+        return
     if engine.dialect.name != "sqlite":
         return
     session.commit()

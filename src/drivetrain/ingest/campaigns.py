@@ -26,6 +26,7 @@ from drivetrain.catalog import load_signal_catalog
 from drivetrain.errors import InputError
 from drivetrain.governance import check_purpose
 from drivetrain.governance.location import coarsen
+from drivetrain.governance.sealing import Sealer
 from drivetrain.ingest.conditions import Condition, compile_condition
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -166,11 +167,15 @@ class CampaignFilter:
         vehicles: Mapping[str, VehicleTarget],
         *,
         legal_bases: Mapping[str, LegalBasis] | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         """``legal_bases`` (purpose → checker) refuses, per campaign, the rows whose data
-        category has no valid legal basis for that campaign's purpose."""
+        category has no valid legal basis for that campaign's purpose; ``sealer``
+        seals the personal rows that pass (the writer applies it, see
+        :func:`~drivetrain.ingest.write_telemetry`)."""
         self.campaigns = [c.validate() for c in campaigns if c.status == "active"]
         self._legal_bases = dict(legal_bases or {})
+        self.sealer = sealer
         self._targeted = [
             pl.Series([v for v, t in vehicles.items() if c.targets(t)], dtype=pl.String)
             for c in self.campaigns

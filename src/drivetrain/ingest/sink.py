@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from drivetrain.catalog import catalog_generation, load_signal_catalog
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.provenance import record_run
+from drivetrain.governance.sealing import SEALED_TABLE, Sealer
 from drivetrain.ingest.campaigns import CampaignFilter, LegalBasis
 from drivetrain.lake import Lake, table_spec
 
@@ -64,6 +65,8 @@ class WriteReport:
     dropped: Counter[str] = field(default_factory=Counter)
     version: int | None = None
     quarantine_version: int | None = None
+    rows_sealed: int = 0  # of rows_written, stored encrypted in telemetry_sealed
+    sealed_version: int | None = None
 
 
 class _Quarantine:
@@ -165,6 +168,7 @@ def write_telemetry(
     *,
     campaigns: CampaignFilter | None = None,
     legal_basis: LegalBasis | None = None,
+    sealer: Sealer | None = None,
     audit: AuditLog | None = None,
 ) -> WriteReport:
     """Check and store long-format signals ``(vehicle_id, ts, signal, value)``.
@@ -174,13 +178,20 @@ def write_telemetry(
     campaign asks for are stored and the others are dropped and counted by
     reason (data minimisation); with ``legal_basis``, rows whose data category
     has no valid legal basis for the vehicle's subject, purpose and region at
-    their time are dropped and counted too. Structural problems (missing columns, wrong
-    types) raise :class:`~drivetrain.errors.SchemaMismatch` before anything
-    is written.
+    their time are dropped and counted too. With ``sealer``, personal signals
+    (location, identity, cabin) are encrypted under their subjects' data key and
+    go to ``telemetry_sealed`` instead (see :mod:`drivetrain.governance.sealing`;
+    the sealer of ``campaigns`` applies when none is given);
+    both tables are committed, or, if the second commit fails, neither is.
+    Structural problems (missing columns, wrong types) raise
+    :class:`~drivetrain.errors.SchemaMismatch` before anything is written.
     """
+    if sealer is None and campaigns is not None:
+        sealer = campaigns.sealer
     report = WriteReport(table="telemetry", run_id=context.run_id)
     quarantine = _Quarantine(context, "telemetry")
     spec = table_spec("telemetry")
+    sealed: list[pa.RecordBatch] = []
 
     def good_batches() -> Iterator[pa.RecordBatch]:
         offset = 0
@@ -203,10 +214,25 @@ def write_telemetry(
                 batch, dropped = _lawful(batch, legal_basis)
                 report.dropped.update(dropped)
                 report.rows_dropped += sum(dropped.values())
+            if sealer is not None and batch.num_rows:
+                batch, personal, refused = sealer.split(batch)
+                report.dropped.update(refused)
+                report.rows_dropped += sum(refused.values())
+                if personal.num_rows:
+                    sealed.append(personal)
+                    report.rows_sealed += personal.num_rows
+                    report.rows_written += personal.num_rows
             report.rows_written += batch.num_rows
             yield batch
 
+    before = {SEALED_TABLE: lake.version(SEALED_TABLE), "telemetry": lake.version("telemetry")}
     report.version = lake.append("telemetry", good_batches(), run_id=context.run_id)
+    if sealed:
+        try:
+            report.sealed_version = lake.append(SEALED_TABLE, sealed, run_id=context.run_id)
+        except BaseException:
+            lake.restore_versions(before)  # the clear half must not stand alone
+            raise
     report.rows_quarantined = len(quarantine.rows)
     log.info(
         "%s from %s: %d rows stored, %d quarantined, %d dropped by campaigns",
@@ -229,8 +255,13 @@ def write_telemetry(
             {
                 "source": context.source,
                 "campaign": context.campaign_id,
-                "tables": {"telemetry": report.version, "quarantine": report.quarantine_version},
+                "tables": {
+                    "telemetry": report.version,
+                    SEALED_TABLE: report.sealed_version,
+                    "quarantine": report.quarantine_version,
+                },
                 "rows_written": report.rows_written,
+                "rows_sealed": report.rows_sealed,
                 "rows_quarantined": report.rows_quarantined,
                 "dropped": dict(report.dropped),
             },

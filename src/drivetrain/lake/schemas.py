@@ -56,6 +56,25 @@ TELEMETRY = TableSpec(
     derived={"date": "ts"},
 )
 
+TELEMETRY_SEALED = TableSpec(
+    name="telemetry_sealed",
+    description=(
+        "Personal signals (location, identity, cabin) sealed with AES-GCM under their "
+        "data subjects' key; readable only through a governed read, unreadable once erased."
+    ),
+    schema=_schema(
+        ("vehicle_id", pa.string(), False),
+        ("ts", TS, False),
+        ("signal", pa.string(), False),
+        ("key_id", pa.string(), False),
+        ("sealed", pa.binary(), False),
+        ("date", pa.date32(), False),
+    ),
+    partition_by=("date",),
+    key=("vehicle_id", "ts", "signal"),
+    derived={"date": "ts"},
+)
+
 DTC_EVENTS = TableSpec(
     name="dtc_events",
     description="Diagnostic trouble codes reported by vehicles (SAE J2012 codes).",
@@ -74,7 +93,10 @@ DTC_EVENTS = TableSpec(
 
 TRIPS = TableSpec(
     name="trips",
-    description="One row per driving trip: times, distance, energy and end points.",
+    description=(
+        "One row per driving trip: times, distance and energy. No positions: where a "
+        "vehicle went is location data, sealed in telemetry_sealed under consent."
+    ),
     schema=_schema(
         ("trip_id", pa.string(), False),
         ("vehicle_id", pa.string(), False),
@@ -84,10 +106,6 @@ TRIPS = TableSpec(
         ("max_speed_kmh", pa.float64(), False),
         ("fuel_used_l", pa.float64(), True),
         ("energy_used_kwh", pa.float64(), True),
-        ("start_lat", pa.float64(), True),
-        ("start_lon", pa.float64(), True),
-        ("end_lat", pa.float64(), True),
-        ("end_lon", pa.float64(), True),
     ),
     key=("trip_id",),
     time_column="start_ts",
@@ -149,7 +167,15 @@ QUARANTINE = TableSpec(
 
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
-    for spec in (TELEMETRY, DTC_EVENTS, TRIPS, VEHICLES_SNAPSHOT, SIM_FAULTS, QUARANTINE)
+    for spec in (
+        TELEMETRY,
+        TELEMETRY_SEALED,
+        DTC_EVENTS,
+        TRIPS,
+        VEHICLES_SNAPSHOT,
+        SIM_FAULTS,
+        QUARANTINE,
+    )
 }
 
 

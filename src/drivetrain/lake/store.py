@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -223,6 +223,17 @@ class Lake:
             "files_removed": int(metrics.get("numFilesRemoved", 0)),
             "files_added": int(metrics.get("numFilesAdded", 0)),
         }
+
+    def restore_versions(self, before: Mapping[str, int | None]) -> None:
+        """Return each table to the version it had before a failed run (None: it did not exist)."""
+        for name, version in before.items():
+            now = self.version(name)
+            if now is None or now == version:
+                continue
+            if version is None:
+                self.drop(name)
+            else:
+                self.table(name).restore(version)
 
     def drop(self, name: str) -> None:
         """Remove table ``name`` and all its versions (used to undo a failed first write)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, event
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
@@ -92,4 +92,35 @@ def _refuse_update(
     raise IntegrityError(
         f"consent event {row.event_id} cannot be changed: the consent history is append-only",
         hint="record a new given/withdrawn event instead",
+    )
+
+
+class DataKeyRow(Base):
+    """A data-encryption key sealing personal signals of one set of subjects.
+
+    ``wrapped`` is the key encrypted under the data directory's key-encryption
+    key (never the key itself); ``members`` is a digest of the sorted subject
+    ids, so one set of subjects has one key. Deleting the row destroys the key:
+    what it sealed can no longer be read (crypto-shredding).
+    """
+
+    __tablename__ = "data_keys"
+
+    key_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    members: Mapped[str] = mapped_column(String(64), unique=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DataKeyMemberRow(Base):
+    """``subject_id`` is one of the subjects whose data ``key_id`` seals."""
+
+    __tablename__ = "data_key_members"
+    __table_args__ = (Index("ix_data_key_members_subject_id", "subject_id"),)
+
+    key_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("data_keys.key_id", ondelete="CASCADE"), primary_key=True
+    )
+    subject_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("data_subjects.subject_id", ondelete="CASCADE"), primary_key=True
     )
