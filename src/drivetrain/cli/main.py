@@ -36,8 +36,10 @@ from drivetrain.fleet import get_vehicle, list_vehicles
 from drivetrain.governance.access import AccessContext
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.governed_read import governed_query
+from drivetrain.governance.keys import Keyring
 from drivetrain.governance.principals import load_principals
 from drivetrain.governance.provenance import record_run
+from drivetrain.governance.sealing import state_opener
 from drivetrain.ingest import new_run_id
 from drivetrain.lake import Lake, query
 from drivetrain.logs import configure_logging
@@ -427,7 +429,8 @@ def lake_query(
     with session_scope(url) as session:
         vehicles = list_vehicles(session)
     context = AccessContext(principals[as_], purpose)
-    result = governed_query(lake, sql, context, vehicles, versions=pins, audit=audit)
+    opener = state_opener(url, Keyring.load_or_create(settings.ensure_data_dir()))
+    result = governed_query(lake, sql, context, vehicles, versions=pins, audit=audit, opener=opener)
     print_arrow(result, as_json=as_json)
 
 
@@ -497,10 +500,16 @@ def demo(
         f"(brands: {', '.join(tour.analyst_brands) or 'none'})"
     )
     console.print(f"[bold red]refused:[/] {tour.refused}", highlight=False)
+    console.print(
+        f"positions are sealed per owner (AES-GCM, {report.telemetry.rows_sealed:,} rows in "
+        f"telemetry_sealed): charging-service (location_services) opens "
+        f"{tour.positions_opened:,} latitudes; the analyst sees {tour.positions_seen_by_analyst}"
+    )
     if tour.erasure is not None:
         erased = tour.erasure
         console.print(
-            f"erasure (GDPR Art. 17) of {erased.subject_id}: "
+            f"erasure (GDPR Art. 17) of {erased.subject_id}: data key destroyed first, so "
+            f"{tour.positions_shredded:,} sealed positions are unreadable in any copy; then "
             + ", ".join(f"{t} {n:,} rows" for t, n in erased.rows_deleted.items() if n)
             + f" deleted, {erased.files_removed} files vacuumed, subject records removed "
             f"($ drivetrain governance erase {erased.subject_id} --yes)"

@@ -20,7 +20,14 @@ from drivetrain.governance import (
     load_principals,
     record_output,
 )
-from drivetrain.governance.subject_rights import ErasureReport, compact_state, erase_subject
+from drivetrain.governance.keys import Keyring, keys_of_subject
+from drivetrain.governance.sealing import SEALED_TABLE, state_opener
+from drivetrain.governance.subject_rights import (
+    ErasureReport,
+    compact_state,
+    erase_subject,
+    subject_data,
+)
 from drivetrain.governance.subjects import list_subjects
 from drivetrain.lake import Lake, query
 from drivetrain.settings import Settings
@@ -36,12 +43,21 @@ regions = ["eu"]
 country = "FR"
 
 [[principal]]
+id = "charging-service"
+kind = "service"
+roles = ["location_service"]
+brands = ["*"]
+regions = ["eu", "us", "kr", "ca"]
+country = "DE"
+
+[[principal]]
 id = "dpo-eu"
 roles = ["data_protection_officer"]
 brands = ["*"]
 regions = ["*"]
 country = "DE"
 """
+LATITUDE = "Vehicle.CurrentLocation.Latitude"
 SAMPLE_QUERY = (
     "SELECT signal, count(*) AS n, round(avg(value), 2) AS mean "
     "FROM telemetry GROUP BY signal ORDER BY n DESC LIMIT 8"
@@ -60,6 +76,9 @@ class GovernanceTour:
     explanation: Explanation
     erasure: ErasureReport | None
     audit: VerifyReport
+    positions_opened: int = 0  # positions the charging service reads, opened from their seal
+    positions_seen_by_analyst: int = 0
+    positions_shredded: int = 0  # sealed positions of the erased subject, unreadable after
 
 
 def governance_tour(settings: Settings) -> GovernanceTour:
@@ -107,12 +126,17 @@ def governance_tour(settings: Settings) -> GovernanceTour:
         principal="demo",
         purpose="product_improvement",
     )
-    erasure = None
-    with session_scope(settings.resolved_state_url) as session:
-        subject = next((s.subject_id for s in list_subjects(session)), None)
-        if subject is not None:
-            erasure = erase_subject(session, lake, subject, audit=audit)
-            compact_state(session)
+    url = settings.resolved_state_url
+    opener = state_opener(url, Keyring.load_or_create(settings.data_dir))
+    positions = f"SELECT count(*) AS n FROM telemetry WHERE signal = '{LATITUDE}'"
+    opened_n = 0
+    if "charging-service" in principals:  # a principals file of the user's may not have it
+        charging = AccessContext(principals["charging-service"], "location_services")
+        opened = governed_query(lake, positions, charging, vehicles, audit=audit, opener=opener)
+        opened_n = int(opened["n"][0].as_py())
+    analysts = governed_query(lake, positions, analyst, vehicles, audit=audit, opener=opener)
+
+    erasure, shredded = _erase_one(lake, url, audit)
     return GovernanceTour(
         analyst_vehicles=len(seen_ids),
         analyst_brands=sorted({brand_of[v] for v in seen_ids}),
@@ -122,4 +146,22 @@ def governance_tour(settings: Settings) -> GovernanceTour:
         explanation=explain(audit, output_id),
         erasure=erasure,
         audit=audit.verify(),
+        positions_opened=opened_n,
+        positions_seen_by_analyst=int(analysts["n"][0].as_py()),
+        positions_shredded=shredded,
     )
+
+
+def _erase_one(lake: Lake, url: str, audit: AuditLog) -> tuple[ErasureReport | None, int]:
+    """Erase the first subject with sealed positions in the lake (else the first subject)."""
+    sealed_keys = set(lake.read(SEALED_TABLE, columns=["key_id"])["key_id"].unique().to_pylist())
+    with session_scope(url) as session:
+        subjects = [s.subject_id for s in list_subjects(session)]
+        chosen = next((s for s in subjects if sealed_keys & set(keys_of_subject(session, s))), None)
+        chosen = chosen or (subjects[0] if subjects else None)
+        if chosen is None:
+            return None, 0
+        sealed = subject_data(session, lake, chosen).rows.get(SEALED_TABLE, 0)
+        erasure = erase_subject(session, lake, chosen, audit=audit)
+        compact_state(session)
+    return erasure, sealed

@@ -24,6 +24,7 @@ from drivetrain.fleet import register_vehicles
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.keys import Keyring
 from drivetrain.governance.pseudonyms import PseudonymKey
+from drivetrain.governance.sealing import Sealer
 from drivetrain.ingest import Campaign, create_campaign, get_campaign, list_campaigns
 from drivetrain.ingest.campaigns import VehicleTarget
 from drivetrain.ingest.gate import collection_gate
@@ -70,40 +71,53 @@ def run_simulation(
     seed was already simulated into this data directory), the lake tables are
     rolled back.
     """
-    settings.ensure_data_dir()
+    data_dir = settings.ensure_data_dir()
     url = settings.resolved_state_url
     migrate(url)
+    lake = Lake(settings.lake_dir)
+    before = {name: lake.version(name) for name in TABLES}
+    pseudonyms = PseudonymKey.load_or_create(data_dir)
+    keyring = Keyring.load_or_create(data_dir)
+    fleet, _, start = plan_fleet(config, pseudonyms)
+    targets = {r.vehicle_id: VehicleTarget(r.brand, r.model_id, r.market) for r in fleet.records}
+    # One transaction: the vehicles, the data keys the gate creates, and (once the lake
+    # writes succeed) the commit; a failure on either side undoes both.
     with session_scope(url) as session:
         if campaign_ids:
             campaigns = [get_campaign(session, c) for c in campaign_ids]
         else:
             campaigns = list_campaigns(session, active_only=True)
-    lake = Lake(settings.lake_dir)
-    before = {name: lake.version(name) for name in TABLES}
-    pseudonyms = PseudonymKey.load_or_create(settings.data_dir)
-    report = simulate_fleet(
-        config,
-        lake,
-        campaigns=campaigns or None,
-        on_progress=on_progress,
-        route=route,
-        pseudonyms=pseudonyms,
-        audit=AuditLog(settings.data_dir),
-    )
-    try:
-        with session_scope(url) as session:
-            register_vehicles(session, report.vehicles)
-    except InputError as exc:
-        roll_back(lake, before)
-        raise InputError(
-            f"the simulated vehicles could not be registered, the lake was rolled back: "
-            f"{exc.message}",
-            hint="simulating the same --seed into the same data directory twice makes the same "
-            "VINs; pass another --seed or --data-dir",
-        ) from exc
-    except BaseException:
-        roll_back(lake, before)
-        raise
+        try:
+            register_vehicles(session, fleet.records)
+            session.flush()
+        except InputError as exc:
+            raise InputError(
+                f"the simulated vehicles could not be registered, nothing was written: {exc.message}",
+                hint="simulating the same --seed into the same data directory twice makes the "
+                "same VINs; pass another --seed or --data-dir",
+            ) from exc
+        window = (start - timedelta(days=1), start + timedelta(days=config.days + 1))
+        gate = sealer = None
+        if campaigns:
+            gate = collection_gate(session, keyring, campaigns, targets, *window)
+        else:
+            sealer = Sealer.build(session, keyring, targets)
+        try:
+            report = simulate_fleet(
+                config,
+                lake,
+                on_progress=on_progress,
+                route=route,
+                pseudonyms=pseudonyms,
+                audit=AuditLog(data_dir),
+                gate=gate,
+                sealer=sealer,
+            )
+            session.commit()
+        except BaseException:
+            session.rollback()
+            roll_back(lake, before)
+            raise
     return report
 
 

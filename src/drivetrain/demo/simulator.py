@@ -27,6 +27,7 @@ from drivetrain.errors import InputError
 from drivetrain.fleet import VehicleRecord
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.pseudonyms import PseudonymKey
+from drivetrain.governance.sealing import Sealer
 from drivetrain.ingest import (
     Campaign,
     CampaignFilter,
@@ -106,6 +107,7 @@ def simulate_fleet(
     pseudonyms: PseudonymKey | None = None,
     audit: AuditLog | None = None,
     gate: CampaignFilter | None = None,
+    sealer: Sealer | None = None,
 ) -> SimulationReport:
     """Simulate ``config`` into ``lake``; all tables are written or none is.
 
@@ -114,7 +116,8 @@ def simulate_fleet(
     counted in ``report.telemetry.dropped``. Without, everything is stored.
     ``gate`` replaces that filter with a governed one built for the fleet's
     registered vehicles (:func:`drivetrain.ingest.gate.collection_gate`:
-    campaigns, legal basis per purpose, sealing of personal signals).
+    campaigns, legal basis per purpose, sealing of personal signals); ``sealer``
+    alone seals personal signals where no campaign filters the stream.
     ``route`` transforms the telemetry stream on its way to the lake (the raw
     pipeline sends it through CAN and OBD-II logs and decodes it back).
     The vehicle records are returned for the caller to register in the state
@@ -133,7 +136,12 @@ def simulate_fleet(
         if route is not None:
             batches = route(fleet, batches)
         report = write_telemetry(
-            lake, batches, context, campaigns=gate or _filter(campaigns, fleet), audit=audit
+            lake,
+            batches,
+            context,
+            campaigns=gate or _filter(campaigns, fleet),
+            sealer=sealer,
+            audit=audit,
         )
         versions = {"telemetry": report.version or 0}
         for name, parts in (
