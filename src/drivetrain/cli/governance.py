@@ -20,7 +20,7 @@ from drivetrain.governance.consent import (
 )
 from drivetrain.governance.keys import Keyring
 from drivetrain.governance.policies import region_policy
-from drivetrain.governance.retention import enforce_retention
+from drivetrain.governance.retention import QUARANTINE_DAYS, enforce_retention
 from drivetrain.governance.subject_rights import compact_state, erase_subject, export_subject
 from drivetrain.governance.subjects import link_vehicle, register_subject
 from drivetrain.ingest import list_campaigns
@@ -327,23 +327,36 @@ def erase(
 
 @app.command("enforce-retention")
 @handle_errors
-def enforce_retention_command(ctx: typer.Context) -> None:
-    """Delete telemetry older than the retention of the campaigns that collected it.
+def enforce_retention_command(
+    ctx: typer.Context,
+    quarantine_days: Annotated[
+        int, typer.Option(help="Keep refused (quarantined) rows this many days.", min=1)
+    ] = QUARANTINE_DAYS,
+) -> None:
+    """Delete signals older than the retention of the campaigns that collected them.
 
-    A signal is kept for the longest retention among the campaigns asking for it;
-    signals no campaign asks for any more are listed for an administrator to decide.
-    Example: drivetrain governance enforce-retention
+    A signal (in clear or sealed) is kept for the longest retention among the campaigns
+    asking for it; signals no campaign asks for any more are listed for an administrator
+    to decide. Quarantined rows are deleted --quarantine-days after they were refused.
+    Example: drivetrain governance enforce-retention --quarantine-days 14
     """
     settings = _settings_of(ctx)
     with session_scope(_url(ctx)) as session:
         campaigns = list_campaigns(session)
     report = enforce_retention(
-        Lake(settings.lake_dir), campaigns, audit=AuditLog(settings.data_dir)
+        Lake(settings.lake_dir),
+        campaigns,
+        audit=AuditLog(settings.data_dir),
+        quarantine_days=quarantine_days,
     )
     print_table(
         "retention enforced",
         ("kept for (days)", "rows deleted"),
         ((days, f"{n:,}") for days, n in sorted(report.deleted.items())),
+    )
+    console.print(
+        f"quarantine: {report.quarantine_deleted:,} rows refused over {quarantine_days} days ago "
+        "deleted"
     )
     if report.uncovered_signals:
         console.print(

@@ -3,8 +3,13 @@
 Each campaign states a retention in days. A signal's retention is the longest
 among the campaigns (active or stopped) that ask for it — the row may still be
 needed by that purpose — and rows older than that are deleted from
-``telemetry`` and the files vacuumed. Signals no campaign asks for any more
-are reported, not deleted: deciding about them is an administrator's call.
+``telemetry`` and ``telemetry_sealed`` (personal signals) and the files
+vacuumed. Signals no campaign asks for any more are reported, not deleted:
+deciding about them is an administrator's call.
+
+Quarantined rows (refused input, kept so that a data engineer can repair the
+source) may hold personal data too; they are kept ``quarantine_days`` after
+they were refused (30 by default) and then deleted.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from drivetrain.errors import InputError
 from drivetrain.governance.audit import AuditLog
 from drivetrain.lake import Lake
 
@@ -38,6 +44,15 @@ class RetentionReport:
     deleted: dict[int, int] = field(default_factory=dict)
     uncovered_signals: list[str] = field(default_factory=list)
     files_removed: int = 0
+    quarantine_deleted: int = 0
+
+
+TELEMETRY_TABLES = ("telemetry", "telemetry_sealed")
+QUARANTINE_DAYS = 30
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def enforce_retention(
@@ -46,12 +61,19 @@ def enforce_retention(
     *,
     now: datetime | None = None,
     audit: AuditLog | None = None,
+    quarantine_days: int = QUARANTINE_DAYS,
 ) -> RetentionReport:
-    """Delete telemetry older than the retention of the campaigns that asked for it."""
+    """Delete signals older than the retention of the campaigns that asked for them.
+
+    Also deletes quarantined rows refused more than ``quarantine_days`` ago.
+    """
+    if quarantine_days < 1:
+        raise InputError(
+            f"quarantine retention must be at least one day, not {quarantine_days}",
+            hint="a data engineer needs time to see and repair refused rows",
+        )
     now = now or datetime.now(UTC)
     report = RetentionReport()
-    if not lake.exists("telemetry"):
-        return report
     keep_days: dict[str, int] = {}
     for campaign in campaigns:
         for path in campaign.requested_paths():
@@ -59,17 +81,31 @@ def enforce_retention(
     by_period: dict[int, list[str]] = defaultdict(list)
     for path, days in keep_days.items():
         by_period[days].append(path)
-    table = lake.table("telemetry")
-    for days, paths in sorted(by_period.items()):
-        cutoff = (now - timedelta(days=days)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        listed = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(paths))
-        metrics = table.delete(f"signal IN ({listed}) AND ts < '{cutoff}'")
-        report.deleted[days] = int(metrics.get("num_deleted_rows", 0))
-        table = lake.table("telemetry")
-    stored = lake.read("telemetry", columns=["signal"])["signal"].unique().to_pylist()
-    report.uncovered_signals = sorted(set(stored) - set(keep_days))
-    if any(report.deleted.values()):
-        report.files_removed = len(lake.vacuum("telemetry", retention_hours=0))
+    stored: set[str] = set()
+    touched: list[str] = []
+    for name in TELEMETRY_TABLES:
+        if not lake.exists(name):
+            continue
+        deleted_here = 0
+        for days, paths in sorted(by_period.items()):
+            cutoff = _stamp(now - timedelta(days=days))
+            listed = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(paths))
+            metrics = lake.table(name).delete(f"signal IN ({listed}) AND ts < '{cutoff}'")
+            n = int(metrics.get("num_deleted_rows", 0))
+            report.deleted[days] = report.deleted.get(days, 0) + n
+            deleted_here += n
+        stored |= set(lake.read(name, columns=["signal"])["signal"].unique().to_pylist())
+        if deleted_here:
+            touched.append(name)
+    report.uncovered_signals = sorted(stored - set(keep_days))
+    if lake.exists("quarantine"):
+        cutoff = _stamp(now - timedelta(days=quarantine_days))
+        metrics = lake.table("quarantine").delete(f"ts < '{cutoff}'")
+        report.quarantine_deleted = int(metrics.get("num_deleted_rows", 0))
+        if report.quarantine_deleted:
+            touched.append("quarantine")
+    for name in touched:
+        report.files_removed += len(lake.vacuum(name, retention_hours=0))
     if audit is not None:
         audit.append(
             "retention",
@@ -78,6 +114,8 @@ def enforce_retention(
             details={
                 "deleted_by_retention_days": {str(k): v for k, v in report.deleted.items()},
                 "uncovered_signals": report.uncovered_signals,
+                "quarantine_deleted": report.quarantine_deleted,
+                "quarantine_days": quarantine_days,
                 "files_removed": report.files_removed,
             },
         )
