@@ -56,33 +56,43 @@ def associated_data(vehicle_id: str, ts_us: int, signal: str, key_id: str) -> by
     return _SEP.join((vehicle_id, str(ts_us), signal, key_id)).encode()
 
 
-def _strings(column: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.object_]:
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if pa.types.is_dictionary(column.type):
-        column = column.dictionary_decode()
-    return np.asarray(column.to_pylist(), dtype=object)
-
-
 def _ts_us(column: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.int64]:
     micro = column.cast(pa.timestamp("us", tz="UTC"), safe=False).cast(pa.int64())
     return np.asarray(micro.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
+def _codes(column: pa.Array | pa.ChunkedArray) -> tuple[npt.NDArray[np.int64], list[str]]:
+    """(code per row, distinct values) of a string or dictionary column, without a row loop."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    codes = column.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, column.dictionary.cast(pa.string()).to_pylist()
+
+
+def _in_set(column: pa.Array | pa.ChunkedArray, values: pa.Array) -> npt.NDArray[np.bool_]:
+    """Which rows of a string or dictionary column are among ``values``."""
+    codes, names = _codes(column)
+    known = pc.is_in(pa.array(names, pa.string()), value_set=values).to_numpy(zero_copy_only=False)
+    return np.asarray(known, dtype=bool)[codes] if len(names) else np.zeros(len(codes), bool)
+
+
 @dataclass(frozen=True, slots=True)
 class _Timeline:
-    """One vehicle's subject sets over time: ``keys[i]`` holds from ``starts[i]``."""
+    """One vehicle's subject sets over time: key ``keys[i]`` holds from ``starts[i]`` (-1: none)."""
 
     starts: npt.NDArray[np.int64]
-    keys: list[DataKey | None]
+    keys: npt.NDArray[np.int64]
 
 
 class Sealer:
     """Seals the personal rows of telemetry batches for a known set of vehicles."""
 
-    def __init__(self, timelines: Mapping[str, _Timeline]) -> None:
+    def __init__(self, timelines: Mapping[str, _Timeline], keys: list[DataKey]) -> None:
         self._timelines = dict(timelines)
-        self._paths = sealed_paths()
+        self._keys = list(keys)
+        self._paths = pa.array(sorted(sealed_paths()), pa.string())
 
     @classmethod
     def build(cls, session: Session, keyring: Keyring, vehicle_ids: Iterable[str]) -> Sealer:
@@ -108,16 +118,33 @@ class Sealer:
                 )
                 for b in bounds
             ]
-        sets = {subjects for segs in segments.values() for _, subjects in segs if subjects}
-        keys = {k.subjects: k for k in keyring.ensure(session, sets)}
+        sets = sorted({s for segs in segments.values() for _, s in segs if s}, key=sorted)
+        keys = keyring.ensure(session, sets)
+        position = {k.subjects: i for i, k in enumerate(keys)}
         timelines = {
             vehicle: _Timeline(
                 np.array([b for b, _ in segs], dtype=np.int64),
-                [keys[s] if s else None for _, s in segs],
+                np.array([position[s] if s else -1 for _, s in segs], dtype=np.int64),
             )
             for vehicle, segs in segments.items()
         }
-        return cls(timelines)
+        return cls(timelines, keys)
+
+    def _key_index(
+        self, vehicles: npt.NDArray[np.int64], names: list[str], ts: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
+        """The index into ``self._keys`` of each row's key, -1 where nobody is linked."""
+        out = np.full(len(ts), -1, dtype=np.int64)
+        order = np.argsort(vehicles, kind="stable")
+        bounds = np.searchsorted(vehicles[order], np.arange(len(names) + 1))
+        for code, name in enumerate(names):
+            timeline = self._timelines.get(name)
+            at = order[bounds[code] : bounds[code + 1]]
+            if timeline is None or not len(at):
+                continue
+            seg = np.searchsorted(timeline.starts, ts[at], side="right") - 1
+            out[at] = np.where(seg >= 0, timeline.keys[np.maximum(seg, 0)], -1)
+        return out
 
     def split(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.RecordBatch, Counter[str]]:
         """``(plain rows, sealed rows, refused counts)`` of a long-format telemetry batch.
@@ -125,49 +152,50 @@ class Sealer:
         Personal rows of a vehicle with no linked subject at their time cannot be
         sealed for anyone; they are refused with :data:`NO_KEY`.
         """
-        signals = _strings(batch.column("signal"))
-        personal = np.isin(signals, list(self._paths)) if self._paths else np.zeros(0, bool)
+        schema = table_spec(SEALED_TABLE).input_schema
+        personal = _in_set(batch.column("signal"), self._paths)
         if not personal.any():
-            schema = table_spec(SEALED_TABLE).input_schema
             return batch, pa.RecordBatch.from_pylist([], schema=schema), Counter()
         plain = batch.filter(pa.array(~personal))
         rows = batch.filter(pa.array(personal))
-        vehicles = _strings(rows.column("vehicle_id"))
+        vehicle_codes, vehicle_names = _codes(rows.column("vehicle_id"))
         ts = _ts_us(rows.column("ts"))
-        values = rows.column("value").to_numpy(zero_copy_only=False).astype("<f8", copy=False)
-        key_of = np.empty(len(ts), dtype=object)
-        for vehicle in np.unique(vehicles):
-            at = np.flatnonzero(vehicles == vehicle)
-            timeline = self._timelines.get(vehicle)
-            if timeline is None:
-                continue
-            seg = np.searchsorted(timeline.starts, ts[at], side="right") - 1
-            key_of[at] = [timeline.keys[i] if i >= 0 else None for i in seg]
-        keyed = np.array([k is not None for k in key_of], dtype=bool)
+        key_index = self._key_index(vehicle_codes, vehicle_names, ts)
         refused: Counter[str] = Counter()
-        if not keyed.all():
-            refused[NO_KEY] = int((~keyed).sum())
-        idx = np.flatnonzero(keyed)
-        signals_p = _strings(rows.column("signal"))
+        if (missing := int((key_index < 0).sum())) > 0:
+            refused[NO_KEY] = missing
+        idx = np.flatnonzero(key_index >= 0)
+        signal_codes, signal_names = _codes(rows.column("signal"))
+        values = rows.column("value").to_numpy(zero_copy_only=False).astype(np.float64)[idx]
         nonces = os.urandom(NONCE_BYTES * len(idx))
         sealed: list[bytes] = []
         key_ids: list[str] = []
-        for j, i in enumerate(idx):
-            key: DataKey = key_of[i]
+        keys, pack = self._keys, _VALUE.pack
+        for j, (v, t, sig, k, value) in enumerate(
+            zip(
+                vehicle_codes[idx].tolist(),
+                ts[idx].tolist(),
+                signal_codes[idx].tolist(),
+                key_index[idx].tolist(),
+                values.tolist(),
+                strict=True,
+            )
+        ):
+            key = keys[k]
             nonce = nonces[j * NONCE_BYTES : (j + 1) * NONCE_BYTES]
-            aad = associated_data(vehicles[i], int(ts[i]), signals_p[i], key.key_id)
-            sealed.append(nonce + key.aead.encrypt(nonce, _VALUE.pack(values[i]), aad))
+            aad = _SEP.join((vehicle_names[v], str(t), signal_names[sig], key.key_id)).encode()
+            sealed.append(nonce + key.aead.encrypt(nonce, pack(value), aad))
             key_ids.append(key.key_id)
         take = pa.array(idx, pa.int64())
         out = pa.RecordBatch.from_arrays(
             [
-                pa.array(vehicles[idx].tolist(), pa.string()),
+                pc.take(rows.column("vehicle_id"), take).cast(pa.string()),
                 pc.take(rows.column("ts"), take).cast(pa.timestamp("us", tz="UTC")),
-                pa.array(signals_p[idx].tolist(), pa.string()),
+                pc.take(rows.column("signal"), take).cast(pa.string()),
                 pa.array(key_ids, pa.string()),
                 pa.array(sealed, pa.binary()),
             ],
-            schema=table_spec(SEALED_TABLE).input_schema,
+            schema=schema,
         )
         return plain, out, refused
 
@@ -187,26 +215,35 @@ def open_sealed(sealed: pa.Table, keys: Mapping[str, AESGCM]) -> Opened:
     does not authenticate under its own key raises :class:`IntegrityError`:
     the lake file was altered.
     """
-    vehicles = _strings(sealed.column("vehicle_id"))
-    signals = _strings(sealed.column("signal"))
-    key_ids = _strings(sealed.column("key_id"))
-    ts = _ts_us(sealed.column("ts"))
+    vehicle_codes, vehicle_names = _codes(sealed.column("vehicle_id"))
+    signal_codes, signal_names = _codes(sealed.column("signal"))
+    key_codes, key_names = _codes(sealed.column("key_id"))
+    by_code = [keys.get(k) for k in key_names]
     blobs = sealed.column("sealed").to_pylist()
     keep = np.zeros(len(blobs), dtype=bool)
     values = np.zeros(len(blobs), dtype=np.float64)
-    for i, blob in enumerate(blobs):
-        aead = keys.get(key_ids[i])
+    unpack = _VALUE.unpack
+    rows = zip(
+        blobs,
+        vehicle_codes.tolist(),
+        _ts_us(sealed.column("ts")).tolist(),
+        signal_codes.tolist(),
+        key_codes.tolist(),
+        strict=True,
+    )
+    for i, (blob, v, t, sig, k) in enumerate(rows):
+        aead = by_code[k]
         if aead is None:
             continue
-        aad = associated_data(vehicles[i], int(ts[i]), signals[i], key_ids[i])
+        aad = _SEP.join((vehicle_names[v], str(t), signal_names[sig], key_names[k])).encode()
         try:
             plain = aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
         except InvalidTag:
             raise IntegrityError(
-                f"sealed {signals[i]} of {vehicles[i]} at {ts[i]} µs does not authenticate",
+                f"sealed {signal_names[sig]} of {vehicle_names[v]} at {t} µs does not authenticate",
                 hint="a telemetry_sealed file was altered; restore it from its Delta history",
             ) from None
-        values[i] = _VALUE.unpack(plain)[0]
+        values[i] = unpack(plain)[0]
         keep[i] = True
     mask = pa.array(keep)
     telemetry = pa.table(
@@ -227,7 +264,7 @@ def open_sealed(sealed: pa.Table, keys: Mapping[str, AESGCM]) -> Opened:
 
 def read_opened(session: Session, keyring: Keyring, sealed: pa.Table) -> Opened:
     """Open ``sealed`` rows with the live keys of the state database."""
-    keys = keyring.open_keys(session, _strings(sealed.column("key_id")).tolist())
+    keys = keyring.open_keys(session, _codes(sealed.column("key_id"))[1])
     return open_sealed(sealed, keys)
 
 
