@@ -11,6 +11,7 @@ import typer
 
 from drivetrain.cli.output import console, handle_errors, print_json, print_table
 from drivetrain.errors import InputError
+from drivetrain.governance.access import AccessContext
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.consent import (
     consent_history,
@@ -20,6 +21,8 @@ from drivetrain.governance.consent import (
 )
 from drivetrain.governance.keys import Keyring
 from drivetrain.governance.policies import region_policy
+from drivetrain.governance.principals import principal_named
+from drivetrain.governance.reidentify import reidentify
 from drivetrain.governance.retention import QUARANTINE_DAYS, enforce_retention
 from drivetrain.governance.subject_rights import compact_state, erase_subject, export_subject
 from drivetrain.governance.subjects import link_vehicle, register_subject
@@ -363,3 +366,26 @@ def enforce_retention_command(
             f"{len(report.uncovered_signals)} stored signal(s) no campaign asks for any more: "
             + ", ".join(report.uncovered_signals)
         )
+
+
+@app.command("reidentify")
+@handle_errors
+def reidentify_command(
+    ctx: typer.Context,
+    vehicle_id: Annotated[str, typer.Argument(help="The vehicle's pseudonym (veh_…).")],
+    as_: Annotated[str, typer.Option("--as", help="The principal asking (principals_file).")],
+    purpose: Annotated[str, typer.Option(help="Why, e.g. warranty (a recall).")],
+) -> None:
+    """Show the VIN behind a vehicle pseudonym, if the principal may re-identify it.
+
+    A read of the protected object vehicle_identity: allowed by the access policy to
+    warranty engineers for warranty and to the data-protection officer for
+    legal_obligation; audited either way.
+    Example: drivetrain governance reidentify veh_0123456789abcdef --as wendy --purpose warranty
+    """
+    settings = _settings_of(ctx)
+    principal = principal_named(settings.resolved_principals_file, as_)
+    context = AccessContext(principal, purpose)
+    with session_scope(_url(ctx)) as session:
+        vin = reidentify(session, vehicle_id, context, audit=AuditLog(settings.data_dir))
+    console.print(f"{vehicle_id}: {vin}", highlight=False)

@@ -31,13 +31,13 @@ from drivetrain.demo.can_export import export_vehicle_log
 from drivetrain.demo.consent_story import CHARGING_CAMPAIGN
 from drivetrain.demo.governance_tour import SAMPLE_QUERY, governance_tour
 from drivetrain.demo.run import DEMO_CAMPAIGN, publish_simulation, run_demo
-from drivetrain.errors import InputError, NotFound
+from drivetrain.errors import InputError
 from drivetrain.fleet import get_vehicle, list_vehicles
 from drivetrain.governance.access import AccessContext
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.governed_read import governed_query
 from drivetrain.governance.keys import Keyring
-from drivetrain.governance.principals import load_principals
+from drivetrain.governance.principals import principal_named
 from drivetrain.governance.provenance import record_run
 from drivetrain.governance.sealing import state_opener
 from drivetrain.ingest import new_run_id
@@ -418,17 +418,12 @@ def lake_query(
         return
     if purpose is None:
         raise InputError("--as needs --purpose", hint="e.g. --purpose vehicle_health")
-    principals = load_principals(settings.resolved_principals_file)
-    if as_ not in principals:
-        raise NotFound(
-            f"no principal {as_!r} in {settings.resolved_principals_file}",
-            hint=f"known: {', '.join(sorted(principals))}",
-        )
+    principal = principal_named(settings.resolved_principals_file, as_)
     url = settings.resolved_state_url
     migrate(url)
     with session_scope(url) as session:
         vehicles = list_vehicles(session)
-    context = AccessContext(principals[as_], purpose)
+    context = AccessContext(principal, purpose)
     opener = state_opener(url, Keyring.load_or_create(settings.ensure_data_dir()))
     result = governed_query(lake, sql, context, vehicles, versions=pins, audit=audit, opener=opener)
     print_arrow(result, as_json=as_json)

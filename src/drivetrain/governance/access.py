@@ -67,6 +67,13 @@ class VehicleRecordLike(VehicleLike, Protocol):
     def vehicle_id(self) -> str: ...
 
 
+# What the policy protects besides lake tables: control-plane objects a principal
+# may be granted, by name, like a table.
+CONTROL_OBJECTS: dict[str, str] = {
+    "vehicle_identity": "the VIN behind a vehicle pseudonym (re-identification)",
+}
+
+
 def access_purposes() -> dict[str, str]:
     """Every purpose an access context may name: data purposes plus oversight duties."""
     return {**PURPOSES, **OVERSIGHT_PURPOSES}
@@ -248,9 +255,11 @@ class AccessEnforcer:
         """Decide one request; ``vehicle`` None for a table without vehicles."""
         if action not in ACTIONS:
             raise InputError(f"unknown action {action!r}", hint=f"actions: {', '.join(ACTIONS)}")
-        if table not in TABLES:
+        if table not in TABLES and table not in CONTROL_OBJECTS:
+            known = sorted([*TABLES, *CONTROL_OBJECTS])
             raise InputError(
-                f"unknown lake table {table!r}", hint=f"tables: {', '.join(sorted(TABLES))}"
+                f"unknown lake table or protected object {table!r}",
+                hint=f"known: {', '.join(known)}",
             )
         principal = context.principal
         self.register(principal)
@@ -397,7 +406,7 @@ def _read_policy(path: Path) -> list[PolicyRule]:
     if not path.is_file():
         raise InputError(f"access policy file {path} does not exist")
     purposes = set(access_purposes()) | {"*"}
-    tables = set(TABLES) | {"*"}
+    tables = set(TABLES) | set(CONTROL_OBJECTS) | {"*"}
     rules: list[PolicyRule] = []
     names: set[str] = set()
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -445,6 +454,7 @@ def _read_policy(path: Path) -> list[PolicyRule]:
 
 __all__ = [
     "ACTIONS",
+    "CONTROL_OBJECTS",
     "OVERSIGHT_PURPOSES",
     "AccessContext",
     "AccessDecision",

@@ -202,3 +202,14 @@ def _names(value: Any, what: str, *, wildcard: bool = False) -> tuple[str, ...]:
     if bad:
         raise InputError(f"{what} has invalid name(s) {bad!r}", hint="use lowercase a-z, 0-9, _ -")
     return tuple(dict.fromkeys(value))
+
+
+def principal_named(path: Path, principal_id: str) -> Principal:
+    """The principal ``principal_id`` of the principals file ``path``; NotFound names the known."""
+    principals = load_principals(path)
+    if principal_id not in principals:
+        raise NotFound(
+            f"no principal {principal_id!r} in {path}",
+            hint=f"known: {', '.join(sorted(principals))}",
+        )
+    return principals[principal_id]
