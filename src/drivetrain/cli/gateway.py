@@ -6,18 +6,15 @@ from typing import Annotated
 
 import typer
 
-from drivetrain.catalog import get_vehicle_model
 from drivetrain.cli.output import console, handle_errors, print_json, print_table
-from drivetrain.fleet import list_vehicles
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.keys import Keyring
-from drivetrain.ingest import VehicleTarget, list_campaigns
 from drivetrain.ingest.can_payload import can_payload_decoder
-from drivetrain.ingest.gate import collection_gate
+from drivetrain.ingest.gate_refresh import DEFAULT_REFRESH_S, ControlPlaneGate
 from drivetrain.ingest.gateway import Gateway, GatewayConfig
 from drivetrain.lake import Lake
 from drivetrain.settings import Settings
-from drivetrain.state import migrate, session_scope
+from drivetrain.state import migrate
 
 app = typer.Typer(help="The MQTT vehicle gateway: vehicles → broker → lake.", no_args_is_help=True)
 
@@ -42,6 +39,14 @@ def run(
         list[str] | None,
         typer.Option(help="Payload kinds to subscribe to: vss (VSS JSON), can (candump lines)."),
     ] = None,
+    refresh_seconds: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Re-read campaigns, vehicles and consent from the state database this often "
+            "(0: before every batch).",
+        ),
+    ] = DEFAULT_REFRESH_S,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Subscribe to vehicles/+/vss and vehicles/+/can; store what active campaigns ask for.
@@ -52,21 +57,20 @@ def run(
     At-least-once delivery with idempotent writes: a message is acknowledged only
     after it is in the lake, and a message delivered twice is stored once.
     Malformed messages are quarantined. Broker from mqtt_host/mqtt_port settings.
-    Example: drivetrain gateway run --duration 60
+
+    Campaigns, registered vehicles, owner links and consent are re-read every
+    --refresh-seconds while the gateway runs, so a consent withdrawal applies to
+    the batches stored from then on; if the state database cannot be read, the
+    error is logged and the previous gate stays in use.
+    Example: drivetrain gateway run --duration 60 --refresh-seconds 10
     """
     settings = ctx.find_root().obj
     assert isinstance(settings, Settings)
     url = settings.resolved_state_url
     settings.ensure_data_dir()
     migrate(url)
-    with session_scope(url) as session:
-        campaigns = list_campaigns(session, active_only=True)
-        registered = list_vehicles(session)
-        targets = {v.vehicle_id: VehicleTarget(v.brand, v.model_id, v.market) for v in registered}
-        keyring = Keyring.load_or_create(settings.data_dir)
-        # no active campaign means nothing is collected, as for every other source
-        flt = collection_gate(session, keyring, campaigns, targets)
-    models = {v.vehicle_id: get_vehicle_model(v.model_id) for v in registered}
+    control_plane = ControlPlaneGate(url, Keyring.load_or_create(settings.data_dir))
+    gate = control_plane()  # at start-up a state database that cannot be read is an error
     config = GatewayConfig(
         host=settings.mqtt_host,
         port=settings.mqtt_port,
@@ -80,11 +84,22 @@ def run(
     if not as_json:
         console.print(
             f"gateway {client_id} on mqtt://{settings.mqtt_host}:{settings.mqtt_port}, "
-            f"{len(campaigns)} active campaign(s), {len(targets)} registered vehicle(s)"
+            f"{control_plane.active_campaigns} active campaign(s), "
+            f"{control_plane.registered_vehicles} registered vehicle(s), "
+            f"refreshed every {refresh_seconds:g} s"
         )
-    decoders = {"can": can_payload_decoder(models)}
+    # the decoder reads the models the control plane keeps current at each refresh
+    decoders = {"can": can_payload_decoder(control_plane.vehicle_models)}
     audit = AuditLog(settings.data_dir)
-    with Gateway(lake, config, campaigns=flt, decoders=decoders, audit=audit) as gateway:
+    with Gateway(
+        lake,
+        config,
+        campaigns=gate,
+        gate_factory=control_plane,
+        refresh_s=refresh_seconds,
+        decoders=decoders,
+        audit=audit,
+    ) as gateway:
         stats = gateway.run(duration_s=duration, max_messages=max_messages)
     if as_json:
         print_json(stats.as_dict())

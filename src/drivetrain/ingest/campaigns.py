@@ -187,6 +187,20 @@ class CampaignFilter:
         self._last_bucket: list[pl.DataFrame | None] = [None] * len(self.campaigns)
         self._last_trigger: list[pl.DataFrame | None] = [None] * len(self.campaigns)
 
+    def carry_state_from(self, previous: CampaignFilter) -> None:
+        """Take over the sampling and trigger state of the campaigns ``previous`` shares.
+
+        For a filter rebuilt while a stream runs: an unchanged campaign keeps its
+        sampling buckets and open trigger windows (no extra sample per rebuild);
+        a new or changed campaign starts fresh.
+        """
+        position = {campaign: i for i, campaign in enumerate(previous.campaigns)}
+        for j, campaign in enumerate(self.campaigns):
+            i = position.get(campaign)
+            if i is not None:
+                self._last_bucket[j] = previous._last_bucket[i]
+                self._last_trigger[j] = previous._last_trigger[i]
+
     def apply(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, Counter[str]]:
         """Return the rows to store and the count of the others by reason."""
         df = pl.from_arrow(batch)

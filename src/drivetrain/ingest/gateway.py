@@ -17,6 +17,11 @@ batch's dates and time span — and rows already stored are counted as
 duplicates, not written. Malformed messages are quarantined with the reason,
 the topic and the raw payload (first 4 kB), then acknowledged: a poison
 message never blocks the stream.
+
+With a ``gate_factory`` the collection gate (campaigns, legal basis, sealing)
+is rebuilt from the control plane, at most every ``refresh_s``, when a batch
+opens (see :mod:`drivetrain.ingest.gate_refresh`), so a consent withdrawal, a
+new owner or vehicle, or a new or stopped campaign applies while it runs.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.provenance import record_run
 from drivetrain.ingest.campaigns import CampaignFilter
 from drivetrain.ingest.dedupe import drop_stored
+from drivetrain.ingest.gate_refresh import DEFAULT_REFRESH_S, GateFactory, GateRefresher
 from drivetrain.ingest.sink import CollectionContext, new_run_id, write_telemetry
 from drivetrain.ingest.vss_json import (
     VEHICLE_ID,
@@ -124,7 +130,10 @@ class GatewayStats:
     batches: int = 0
     acked: int = 0
     reconnects: int = 0
+    gate_refreshes: int = 0
+    gate_refresh_failures: int = 0
     elapsed_s: float = 0.0
+    gate_refresh_s: float = 0.0
     lake_check_s: float = 0.0
     write_s: float = 0.0
 
@@ -166,15 +175,25 @@ class Gateway:
         config: GatewayConfig,
         *,
         campaigns: CampaignFilter | None = None,
+        gate_factory: GateFactory | None = None,
+        refresh_s: float = DEFAULT_REFRESH_S,
         known_signals: AbstractSet[str] | None = None,
         decoders: Mapping[str, PayloadDecoder] | None = None,
         audit: AuditLog | None = None,
     ) -> None:
         """``campaigns`` keeps only the rows an active campaign asks for (minimisation);
-        ``decoders`` adds payload kinds (e.g. ``can``, which needs the vehicles' models)."""
+        ``gate_factory`` rebuilds it when a batch opens once ``refresh_s`` (seconds)
+        passed, keeping the previous one if that fails (without ``campaigns`` it builds
+        the first one here); ``decoders`` adds payload kinds (e.g. ``can``, which needs
+        the vehicles' models)."""
         self._decoders = {**PAYLOAD_DECODERS, **(decoders or {})}
         config.validate(tuple(self._decoders))
-        self.campaigns = campaigns
+        self._gate = (
+            None
+            if gate_factory is None
+            else GateRefresher(gate_factory, refresh_s, initial=campaigns)
+        )
+        self.campaigns = campaigns if self._gate is None else self._gate.current
         self.audit = audit
         self.lake = lake
         self.config = config
@@ -381,6 +400,7 @@ class Gateway:
         """Decode one message into the pending batch (or its quarantine records)."""
         batch = self._batch
         if not batch.messages:
+            self._refresh_gate()
             batch.opened = time.monotonic()
         batch.messages.append(inbound)
         self.stats.received += 1
@@ -412,6 +432,15 @@ class Gateway:
             batch.ts_us.append(ts)
             batch.signals.append(sig)
             batch.values.append(value)
+
+    def _refresh_gate(self) -> None:
+        """Rebuild the gate if due; a batch is decoded and stored under one control-plane view."""
+        if self._gate is None:
+            return
+        self.campaigns = self._gate.refreshed()
+        self.stats.gate_refreshes = self._gate.refreshes
+        self.stats.gate_refresh_failures = self._gate.failures
+        self.stats.gate_refresh_s = self._gate.refresh_s
 
     def _quarantine(
         self, inbound: _Inbound, vehicle_id: str | None, where: str, reason: str
