@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Annotated
 
 import typer
 
 from drivetrain.cli.output import console, handle_errors, print_json, print_table
+from drivetrain.governance.audit import AuditLog
+from drivetrain.governance.changes import operator, record_admin_change
 from drivetrain.ingest import Campaign, create_campaign, list_campaigns, stop_campaign
 from drivetrain.settings import Settings
 from drivetrain.state import migrate, session_scope
@@ -16,6 +19,13 @@ app = typer.Typer(
     help="Data-collection campaigns: which vehicles, which signals, how often, and why.",
     no_args_is_help=True,
 )
+
+
+def _record(ctx: typer.Context, action: str, details: dict[str, object]) -> None:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    audit = AuditLog(settings.ensure_data_dir())
+    record_admin_change(audit, action, details, principal=operator())
 
 
 def _url(ctx: typer.Context) -> str:
@@ -73,6 +83,7 @@ def create(
     )
     with session_scope(_url(ctx)) as session:
         stored = create_campaign(session, campaign)
+    _record(ctx, "campaign_create", json.loads(json.dumps(dataclasses.asdict(stored), default=str)))
     if as_json:
         print_json(dataclasses.asdict(stored))
     else:
@@ -137,4 +148,5 @@ def stop(
     """
     with session_scope(_url(ctx)) as session:
         stopped = stop_campaign(session, campaign_id)
+    _record(ctx, "campaign_stop", {"campaign": campaign_id})
     console.print(f"campaign [bold]{stopped.campaign_id}[/] stopped")

@@ -13,6 +13,11 @@ from drivetrain.cli.output import console, handle_errors, print_json, print_tabl
 from drivetrain.errors import InputError
 from drivetrain.governance.access import AccessContext
 from drivetrain.governance.audit import AuditLog
+from drivetrain.governance.changes import (
+    operator,
+    record_admin_change,
+    record_consent_events,
+)
 from drivetrain.governance.consent import (
     consent_history,
     consent_receipt,
@@ -52,6 +57,12 @@ def _url(ctx: typer.Context) -> str:
     return settings.resolved_state_url
 
 
+def _audit(ctx: typer.Context) -> AuditLog:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return AuditLog(settings.ensure_data_dir())
+
+
 def _when(value: str | None, name: str) -> datetime | None:
     """An ISO 8601 time; without a zone it is taken as UTC."""
     if value is None:
@@ -80,6 +91,8 @@ def subject_add(
     """
     with session_scope(_url(ctx)) as session:
         subject = register_subject(session, subject_id, kind=kind, display_name=name, region=region)
+    details = {"subject": subject_id, "kind": kind, "region": region}
+    record_admin_change(_audit(ctx), "subject_add", details, principal=operator())
     console.print(f"subject [bold]{subject.subject_id}[/] ({subject.kind}, {subject.region})")
 
 
@@ -103,6 +116,8 @@ def subject_link(
     start = _when(valid_from, "from") or datetime.now(UTC)
     with session_scope(_url(ctx)) as session:
         link = link_vehicle(session, subject_id, vehicle_id, role, start, _when(valid_to, "to"))
+    details = {"subject": subject_id, "vehicle": vehicle_id, "role": role, "period": link.period()}
+    record_admin_change(_audit(ctx), "subject_link", details, principal=operator())
     console.print(f"{link.subject_id} is {link.role} of {link.vehicle_id} {link.period()}")
 
 
@@ -132,6 +147,7 @@ def consent_give(
             legal_basis=basis,
             at=_when(at, "at"),
         )
+    record_consent_events(_audit(ctx), records, principal=operator())
     for r in records:
         console.print(f"{r.subject_id}: {r.data_category} for {r.purpose} given ({r.legal_basis})")
 
@@ -152,6 +168,7 @@ def consent_withdraw(
     """
     with session_scope(_url(ctx)) as session:
         records = withdraw_consent(session, subject_id, purpose, category, at=_when(at, "at"))
+    record_consent_events(_audit(ctx), records, principal=operator())
     for r in records:
         console.print(
             f"{r.subject_id}: {r.data_category} for {r.purpose} withdrawn from {r.at.isoformat()}"

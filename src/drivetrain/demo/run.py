@@ -22,9 +22,12 @@ from drivetrain.demo.simulator import (
 from drivetrain.errors import InputError
 from drivetrain.fleet import register_vehicles
 from drivetrain.governance.audit import AuditLog
+from drivetrain.governance.changes import record_admin_change, record_consent_events
+from drivetrain.governance.consent import histories
 from drivetrain.governance.keys import Keyring
 from drivetrain.governance.pseudonyms import PseudonymKey
 from drivetrain.governance.sealing import Sealer
+from drivetrain.governance.subjects import list_subjects
 from drivetrain.ingest import Campaign, create_campaign, get_campaign, list_campaigns
 from drivetrain.ingest.campaigns import VehicleTarget
 from drivetrain.ingest.gate import collection_gate
@@ -177,6 +180,15 @@ def run_demo(
         gate = collection_gate(
             session, Keyring.load_or_create(data_dir), campaigns, targets, *window
         )
+    audit = AuditLog(data_dir)
+    with session_scope(url) as session:  # committed: now the changes are audited
+        owners = [s.subject_id for s in list_subjects(session)]
+        events = [r for history in histories(session, owners).values() for r in history]
+    record_consent_events(audit, events, principal="demo")
+    for campaign in campaigns:
+        record_admin_change(
+            audit, "campaign_create", {"campaign": campaign.campaign_id}, principal="demo"
+        )
     route = RawRoute(data_dir / "raw")
     report = simulate_fleet(
         config,
@@ -185,7 +197,7 @@ def run_demo(
         on_progress=on_progress,
         route=route,
         pseudonyms=pseudonyms,
-        audit=AuditLog(data_dir),
+        audit=audit,
         gate=gate,
     )
     return demo_settings, report, route.stats, story
