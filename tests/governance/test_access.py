@@ -213,7 +213,8 @@ def _policy(tmp_path: Path, extra: str) -> Path:
         ("p, fleet_analyst, *, claims_x, read, warranty, True, allow, x1", "unknown table"),
         ("p, fleet_analyst, *, trips, read, spying, True, allow, x2", "unknown purpose"),
         ("p, fleet_analyst, *, trips, read, warranty, True, maybe, x3", "allow or deny"),
-        ("p, fleet_analyst, *, trips, read, warranty, True, allow, pipl_residency", "used twice"),
+        ("p, fleet_analyst, *, trips, read, warranty, True, allow, region_scope", "used twice"),
+        ("p, *, *, *, *, *, True, deny, pipl_residency", "derived from the residency"),
         ("p, fleet_analyst, *, trips, read, warranty, allow, x4", "expected 8 fields"),
         ("g, alice, fleet_analyst, *", "only 'p' rules"),
         ("p, fleet_analyst, *, trips, read, warranty, r.nope ==, allow, x5", "rule x5"),
@@ -225,6 +226,23 @@ def test_bad_policy_names_the_line(tmp_path: Path, line: str, error: str) -> Non
         AccessEnforcer(policy_path=path)
     if "rule x5" not in error:
         assert "line" in str(refused.value)
+
+
+def test_residency_is_stated_once_in_the_region_policy() -> None:
+    """The deny rule comes from cn.toml's [residency]; the policy file does not repeat it."""
+    from drivetrain.governance.policies import region_policy
+
+    cn = region_policy("cn")
+    assert cn.readable_from == {"CN"} and cn.residency_rule == "pipl_residency"
+    lines = default_policy_path().read_text().splitlines()
+    assert not [line for line in lines if "residency" in line and not line.startswith("#")]
+    (rule,) = [r for r in AccessEnforcer().rules if r.name == "pipl_residency"]
+    assert rule.effect == "deny" and 'in_scope(r.sub_country, "CN")' in rule.condition
+    # every region with a residency constraint gets exactly one such rule
+    derived = [r for r in AccessEnforcer().rules if r.name.endswith("_residency")]
+    assert len(derived) == sum(
+        1 for r in ("eu", "us", "cn", "kr", "ca") if region_policy(r).readable_from
+    )
 
 
 def test_user_policy_file(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ once per distinct (brand, region) of the vehicles, never once per vehicle.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -27,6 +27,7 @@ from casbin.effect.default_effectors import (  # type: ignore[import-untyped]
 from casbin.util import escape_assertion, key_match  # type: ignore[import-untyped]
 
 from drivetrain.errors import InputError, PolicyDenied
+from drivetrain.governance.policies import RegionPolicy, load_region_policies
 from drivetrain.governance.principals import Principal
 from drivetrain.governance.purposes import PURPOSES
 from drivetrain.lake import TABLES
@@ -175,7 +176,9 @@ class AccessEnforcer:
     ) -> None:
         self.model_path = Path(model_path) if model_path else default_model_path()
         self.policy_path = Path(policy_path) if policy_path else default_policy_path()
-        self.rules = _read_policy(self.policy_path)
+        written = _read_policy(self.policy_path)
+        # residency first: a refusal names the most specific rule that applies
+        self.rules = residency_rules(load_region_policies(), written, self.policy_path) + written
         self._by_line = {_rule_key(r): r for r in self.rules}
         self.roles = frozenset(r.role for r in self.rules if r.role != "*")
         self._decider = self._new_casbin()
@@ -399,6 +402,34 @@ def _split_policy_line(line: str) -> list[str]:
             current.append(char)
     tokens.append("".join(current).strip())
     return tokens
+
+
+def residency_rules(
+    policies: Mapping[str, RegionPolicy], rules: Sequence[PolicyRule], path: Path
+) -> list[PolicyRule]:
+    """The deny rule of each region policy's residency constraint (stated once, in the policy).
+
+    ``r.obj_region == "cn" && !in_scope(r.sub_country, "CN")``, named as the
+    region policy says (``pipl_residency``); applies to every role, table,
+    action and purpose, like any rule of the policy file.
+    """
+    taken = {r.name for r in rules}
+    derived = []
+    for region, policy in sorted(policies.items()):
+        if not policy.readable_from:
+            continue
+        if policy.residency_rule in taken:
+            raise InputError(
+                f"access policy {path}: rule {policy.residency_rule} is derived from the "
+                f"residency of {policy.source}; it may not be written in the policy file too",
+                hint=f"delete the line of {policy.residency_rule} from {path}",
+            )
+        countries = "|".join(sorted(policy.readable_from))
+        condition = f'r.obj_region == "{region}" && !in_scope(r.sub_country, "{countries}")'
+        derived.append(
+            PolicyRule("*", "*", "*", "*", "*", condition, "deny", policy.residency_rule)
+        )
+    return derived
 
 
 def _read_policy(path: Path) -> list[PolicyRule]:

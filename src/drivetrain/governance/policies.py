@@ -13,7 +13,9 @@ A policy says, for one governance region (``eu``, ``us``, ``cn``, ``kr``,
   owner or driver at that moment — the categories and standing bases for
   which nobody's consent can be asked.
 * ``[residency]``: the countries whose principals may read the region's data
-  (empty: no residency constraint).
+  (empty: no residency constraint) and the name of the access-control rule
+  that enforces it (``rule``, default ``<region>_residency``): access control
+  derives its deny rule from here, so residency is stated once.
 * ``[rights.<right>]``: the data-subject rights and their deadlines.
 
 Files are validated on load; an unknown region, purpose, category, basis or
@@ -22,6 +24,7 @@ key raises :class:`~drivetrain.errors.ConfigError` naming the file and key.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,7 +46,7 @@ _TOP_KEYS = frozenset(
     {"region", "name", "laws", "default_basis", "no_subject", "residency", "purposes", "rights"}
 )
 _NO_SUBJECT_KEYS = frozenset({"categories", "bases"})
-_RESIDENCY_KEYS = frozenset({"readable_from"})
+_RESIDENCY_KEYS = frozenset({"readable_from", "rule"})
 _RIGHT_KEYS = frozenset({"law", "description", "deadline_days", "deadline_note"})
 
 
@@ -70,6 +73,7 @@ class RegionPolicy:
     no_subject_categories: frozenset[str]
     no_subject_bases: frozenset[str]
     readable_from: frozenset[str]  # ISO countries; empty: anywhere
+    residency_rule: str  # the name access control gives the residency rule
     rights: Mapping[str, SubjectRight]
     source: str
 
@@ -137,6 +141,21 @@ def _category(name: str, source: str, key: str) -> str:
     return name
 
 
+_RULE = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+def _rule_name(value: object, source: str) -> str:
+    if not isinstance(value, str) or not _RULE.fullmatch(value):
+        raise _fail(
+            source,
+            "residency.rule",
+            f"{value!r} is not a rule name",
+            "lower-case letters, digits and _, e.g. pipl_residency",
+        )
+    return value
+
+
 def parse_policy(
     data: Mapping[str, Any], source: str, *, expect_region: str | None = None
 ) -> RegionPolicy:
@@ -181,6 +200,14 @@ def parse_policy(
     residency = _table(data.get("residency", {}), source, "residency")
     _unknown_keys(residency, _RESIDENCY_KEYS, source, "residency.")
     readable = _strings(residency.get("readable_from", []), source, "residency.readable_from")
+    for country in readable:
+        if not _COUNTRY.fullmatch(country.upper()):
+            raise _fail(
+                source,
+                "residency.readable_from",
+                f"{country!r} is not an ISO 3166-1 alpha-2 country code",
+                'e.g. readable_from = ["CN"]',
+            )
     rights: dict[str, SubjectRight] = {}
     for name, spec in _table(data.get("rights", {}), source, "rights").items():
         spec = _table(spec, source, f"rights.{name}")
@@ -209,6 +236,7 @@ def parse_policy(
         no_subject_categories=ns_categories,
         no_subject_bases=ns_bases,
         readable_from=frozenset(c.upper() for c in readable),
+        residency_rule=_rule_name(residency.get("rule", f"{region}_residency"), source),
         rights=rights,
         source=source,
     )
