@@ -1,0 +1,294 @@
+"""Daily condition indicators per vehicle, computed from long-format telemetry.
+
+A fleet produces billions of raw samples; diagnosis needs a handful of numbers
+per vehicle and day that move when a component degrades — the *condition
+indicators* of condition monitoring (ISO 13374). Each :class:`Indicator` says
+which signals it reads, how it is computed and in which direction it goes bad,
+so that detection, evaluation and explanations all speak of the same thing:
+
+* ``coolant_warm_c`` — 95th percentile of coolant temperature once a trip has
+  run :data:`WARM_AFTER_S` (a healthy engine is warm by then, whatever the
+  weather): a thermostat stuck open keeps the engine cold;
+* ``rpm_jitter`` — median change of engine speed between consecutive samples
+  while vehicle speed and engine load hold steady: a misfire makes the engine
+  run rough, at idle and at cruise alike;
+* ``lv_min_v`` — lowest 12 V battery voltage of the day, i.e. the sag at
+  cranking (the resting voltage for cars without a starter): a weak battery
+  sags deeper;
+* ``tyre_<wheel>_delta_kpa`` — median pressure of a tyre minus the median of the
+  other three: ambient temperature moves all four, a leak moves one;
+* ``cell_spread_v`` — 95th percentile of max - min cell voltage of the traction
+  battery: imbalance grows it;
+* ``pad_wear_ratio_fl`` — front-left pad wear of the day over front-right: a
+  sticking caliper wears one side several times faster.
+
+Everything is a polars expression over one Arrow table (typically one day of
+the lake's ``telemetry`` partition), so a fleet is processed day by day in
+bounded memory, and the same function can run on a distributed engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+import pyarrow as pa
+
+from drivetrain.errors import SchemaMismatch
+
+ENGINE_SPEED = "Vehicle.Powertrain.CombustionEngine.Speed"
+COOLANT = "Vehicle.Powertrain.CombustionEngine.EngineCoolant.Temperature"
+SPEED = "Vehicle.Speed"
+LV_VOLTAGE = "Vehicle.LowVoltageBattery.CurrentVoltage"
+CELL_MAX = "Vehicle.Powertrain.TractionBattery.CellVoltage.Max"
+CELL_MIN = "Vehicle.Powertrain.TractionBattery.CellVoltage.Min"
+WHEELS = ("Row1.Wheel.Left", "Row1.Wheel.Right", "Row2.Wheel.Left", "Row2.Wheel.Right")
+TYRES = {w: f"Vehicle.Chassis.Axle.{w}.Tire.Pressure" for w in WHEELS}
+PAD_FL = "Vehicle.Chassis.Axle.Row1.Wheel.Left.Brake.PadWear"
+PAD_FR = "Vehicle.Chassis.Axle.Row1.Wheel.Right.Brake.PadWear"
+_SHORT = {"Row1.Wheel.Left": "fl", "Row1.Wheel.Right": "fr", "Row2.Wheel.Left": "rl",
+          "Row2.Wheel.Right": "rr"}  # fmt: skip
+
+ENGINE_LOAD = "Vehicle.OBD.EngineLoad"
+WARM_AFTER_S = 900  # a trip's first 15 minutes are warm-up
+TRIP_GAP_S = 300  # samples further apart than 5 minutes belong to different trips
+STEADY_SPEED_KMH = 0.5  # consecutive samples this close in speed…
+STEADY_LOAD_PCT = 3.0  # …and in engine load are "steady"
+STEADY_GAP_S = 15  # …if at most this far apart
+MIN_SAMPLES = 20  # fewer samples of a day make no indicator: "insufficient data", not a number
+MIN_PAD_WEAR = 0.005  # % of pad: below, a day's wear is too small to compare sides
+MAX_CLOCK_SKEW_US = 2_000_000  # signals of one moment may be logged up to 2 s apart
+
+Direction = Literal["low", "high"]
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """A daily condition indicator: what it reads and which way it goes bad."""
+
+    name: str
+    signals: tuple[str, ...]
+    bad: Direction
+    unit: str
+    description: str
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("coolant_warm_c", (COOLANT,), "low", "°C",
+              "95th percentile of coolant temperature after 15 minutes of a trip"),
+    Indicator("rpm_jitter", (ENGINE_SPEED, SPEED, ENGINE_LOAD), "high", "rpm",
+              "median engine-speed change between steady consecutive samples"),
+    Indicator("lv_min_v", (LV_VOLTAGE,), "low", "V",
+              "lowest 12 V battery voltage of the day (the sag at cranking)"),
+    *(
+        Indicator(f"tyre_{_SHORT[w]}_delta_kpa", tuple(TYRES.values()), "low", "kPa",
+                  f"median {w} tyre pressure minus the median of the other three")
+        for w in WHEELS
+    ),
+    Indicator("cell_spread_v", (CELL_MAX, CELL_MIN), "high", "V",
+              "95th percentile of the traction battery's max - min cell voltage"),
+    Indicator("pad_wear_ratio_fl", (PAD_FL, PAD_FR), "high", "×",
+              "front-left brake pad wear of the day over front-right"),
+)  # fmt: skip
+INDICATORS_BY_NAME = {i.name: i for i in INDICATORS}
+FEATURE_SCHEMA = {
+    "vehicle_id": pl.String,
+    "day": pl.Date,
+    "indicator": pl.String,
+    "value": pl.Float64,
+    "samples": pl.UInt32,
+}
+
+
+def _long(telemetry: pa.Table | pl.DataFrame) -> pl.DataFrame:
+    df = telemetry if isinstance(telemetry, pl.DataFrame) else pl.from_arrow(telemetry)
+    assert isinstance(df, pl.DataFrame)
+    missing = {"vehicle_id", "ts", "signal", "value"} - set(df.columns)
+    if missing:
+        raise SchemaMismatch(
+            f"telemetry lacks column(s) {', '.join(sorted(missing))}",
+            hint="pass rows of the lake's telemetry table (vehicle_id, ts, signal, value)",
+        )
+    return df.select(
+        pl.col("vehicle_id").cast(pl.String),
+        pl.col("ts").cast(pl.Datetime("us", "UTC")),
+        pl.col("signal").cast(pl.String),
+        pl.col("value").cast(pl.Float64),
+    ).with_columns(pl.col("ts").dt.date().alias("day"))
+
+
+def _signal(df: pl.DataFrame, path: str, name: str) -> pl.DataFrame:
+    return (
+        df.filter(pl.col("signal") == path)
+        .select("vehicle_id", "day", "ts", pl.col("value").alias(name))
+        .sort("vehicle_id", "ts")
+    )
+
+
+def _rows(frame: pl.DataFrame, indicator: str) -> pl.DataFrame:
+    return frame.select(
+        "vehicle_id",
+        "day",
+        pl.lit(indicator).alias("indicator"),
+        pl.col("value").cast(pl.Float64),
+        pl.col("samples").cast(pl.UInt32),
+    )
+
+
+def _per_day(df: pl.DataFrame, path: str, indicator: str, stat: pl.Expr) -> pl.DataFrame:
+    return _rows(
+        _signal(df, path, "x")
+        .group_by("vehicle_id", "day")
+        .agg(stat.alias("value"), pl.len().alias("samples")),
+        indicator,
+    )
+
+
+def _with_speed(df: pl.DataFrame, path: str, name: str) -> pl.DataFrame:
+    """Samples of ``path`` with the vehicle speed logged nearest to them (within 2 s)."""
+    speed = _signal(df, SPEED, "speed").drop("day")
+    return _signal(df, path, name).join_asof(
+        speed,
+        on="ts",
+        by="vehicle_id",
+        strategy="nearest",
+        tolerance=MAX_CLOCK_SKEW_US,
+        check_sortedness=False,
+    )
+
+
+def _coolant_warm(df: pl.DataFrame) -> pl.DataFrame:
+    samples = _signal(df, COOLANT, "coolant")
+    gap = pl.col("ts").diff().over("vehicle_id").dt.total_seconds()
+    trip = (gap.is_null() | (gap > TRIP_GAP_S)).cum_sum().over("vehicle_id")
+    warm = samples.with_columns(trip.alias("trip")).filter(
+        (pl.col("ts") - pl.col("ts").min().over("vehicle_id", "trip")).dt.total_seconds()
+        >= WARM_AFTER_S
+    )
+    return _rows(
+        warm.group_by("vehicle_id", "day").agg(
+            pl.col("coolant").quantile(0.95).alias("value"), pl.len().alias("samples")
+        ),
+        "coolant_warm_c",
+    )
+
+
+def _rpm_jitter(df: pl.DataFrame) -> pl.DataFrame:
+    rpm = _with_speed(df, ENGINE_SPEED, "rpm")
+    load = _signal(df, ENGINE_LOAD, "load").drop("day")
+    if load.height:
+        rpm = rpm.join_asof(
+            load,
+            on="ts",
+            by="vehicle_id",
+            strategy="nearest",
+            tolerance=MAX_CLOCK_SKEW_US,
+            check_sortedness=False,
+        )
+    else:  # a model without an engine-load signal: steady speed alone
+        rpm = rpm.with_columns(pl.lit(0.0).alias("load"))
+    step = {c: pl.col(c).diff().over("vehicle_id") for c in ("rpm", "speed", "load", "ts")}
+    steady = rpm.with_columns(
+        step["rpm"].abs().alias("jump"),
+        pl.col("rpm").shift().over("vehicle_id").alias("before"),
+        (step["speed"].abs() < STEADY_SPEED_KMH).alias("same_speed"),
+        (step["load"].abs().fill_null(0.0) < STEADY_LOAD_PCT).alias("same_load"),
+        (step["ts"].dt.total_seconds() <= STEADY_GAP_S).alias("close"),
+    ).filter(
+        pl.col("same_speed")
+        & pl.col("same_load")
+        & pl.col("close")
+        & (pl.col("rpm") > 0)
+        & (pl.col("before") > 0)
+    )
+    return _rows(
+        steady.group_by("vehicle_id", "day").agg(
+            pl.col("jump").median().alias("value"), pl.len().alias("samples")
+        ),
+        "rpm_jitter",
+    )
+
+
+def _tyre_deltas(df: pl.DataFrame) -> pl.DataFrame:
+    medians = (
+        df.filter(pl.col("signal").is_in(list(TYRES.values())))
+        .group_by("vehicle_id", "day", "signal")
+        .agg(pl.col("value").median().alias("p"), pl.len().alias("n"))
+        .pivot(on="signal", index=["vehicle_id", "day"], values=["p", "n"])
+    )
+    if medians.is_empty() or not all(f"p_{p}" in medians.columns for p in TYRES.values()):
+        return pl.DataFrame(schema=FEATURE_SCHEMA)
+    parts = []
+    for wheel, path in TYRES.items():
+        others = [pl.col(f"p_{p}") for w, p in TYRES.items() if w != wheel]
+        parts.append(
+            medians.select(
+                "vehicle_id",
+                "day",
+                pl.lit(f"tyre_{_SHORT[wheel]}_delta_kpa").alias("indicator"),
+                (pl.col(f"p_{path}") - pl.concat_list(others).list.median()).alias("value"),
+                pl.col(f"n_{path}").cast(pl.UInt32).alias("samples"),
+            )
+        )
+    return pl.concat(parts)
+
+
+def _cell_spread(df: pl.DataFrame) -> pl.DataFrame:
+    high = _signal(df, CELL_MAX, "high")
+    low = _signal(df, CELL_MIN, "low").drop("day")
+    both = high.join_asof(
+        low,
+        on="ts",
+        by="vehicle_id",
+        strategy="nearest",
+        tolerance=MAX_CLOCK_SKEW_US,
+        check_sortedness=False,
+    ).drop_nulls("low")
+    return _rows(
+        both.group_by("vehicle_id", "day").agg(
+            (pl.col("high") - pl.col("low")).quantile(0.95).alias("value"),
+            pl.len().alias("samples"),
+        ),
+        "cell_spread_v",
+    )
+
+
+def _pad_ratio(df: pl.DataFrame) -> pl.DataFrame:
+    wear = [
+        _signal(df, path, "x")
+        .group_by("vehicle_id", "day")
+        .agg((pl.col("x").max() - pl.col("x").min()).alias(side), pl.len().alias(f"n_{side}"))
+        for path, side in ((PAD_FL, "fl"), (PAD_FR, "fr"))
+    ]
+    both = wear[0].join(wear[1], on=["vehicle_id", "day"])
+    return _rows(
+        both.filter(pl.col("fr") >= MIN_PAD_WEAR).select(
+            "vehicle_id",
+            "day",
+            (pl.col("fl") / pl.col("fr")).alias("value"),
+            pl.min_horizontal("n_fl", "n_fr").alias("samples"),
+        ),
+        "pad_wear_ratio_fl",
+    )
+
+
+def daily_indicators(telemetry: pa.Table | pl.DataFrame) -> pl.DataFrame:
+    """The condition indicators of every vehicle and day in ``telemetry``.
+
+    Long format ``(vehicle_id, day, indicator, value, samples)``. A vehicle-day
+    gets an indicator only if its model reports the signals and the day has at
+    least :data:`MIN_SAMPLES` of them: a missing row means "insufficient data",
+    never a guess.
+    """
+    df = _long(telemetry)
+    parts = [
+        _coolant_warm(df),
+        _rpm_jitter(df),
+        _per_day(df, LV_VOLTAGE, "lv_min_v", pl.col("x").min()),
+        _tyre_deltas(df),
+        _cell_spread(df),
+        _pad_ratio(df),
+    ]
+    out = pl.concat([p.cast(FEATURE_SCHEMA) for p in parts])  # type: ignore[arg-type]
+    return out.filter(pl.col("samples") >= MIN_SAMPLES).sort("vehicle_id", "indicator", "day")
