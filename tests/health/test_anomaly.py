@@ -97,15 +97,19 @@ def test_a_fault_present_from_the_first_day_is_found_against_the_peers() -> None
     assert found["vehicle_id"].to_list() == ["v0"] and found["basis"].to_list() == ["fleet"]
 
 
-def test_too_little_history_is_insufficient_data_not_a_score() -> None:
+def test_too_little_history_has_no_baseline_but_is_still_compared_to_peers() -> None:
     rng = np.random.default_rng(5)
     series = {f"v{i}": healthy(rng, 20, 90.0, 1.0) for i in range(8)}
-    series["new"] = [float("nan")] * 17 + [60.0, 58.0, 57.0]  # three days, all odd
+    series["new"] = [float("nan")] * 17 + [89.0, 91.0, 90.0]  # three ordinary days
+    series["cold"] = [float("nan")] * 18 + [60.0, 58.0]  # two days, far off every peer
     features, models = fleet("coolant_warm_c", series)
     result = score_indicators(features, models)
-    assert "new" not in result.anomalies["vehicle_id"].to_list()
-    assert "new" not in result.scored["vehicle_id"].to_list()
-    assert result.insufficient.filter(pl.col("vehicle_id") == "new")["days"].to_list() == [3]
+    assert result.anomalies["vehicle_id"].to_list() == ["cold"]
+    assert result.anomalies["basis"].to_list() == ["fleet"]
+    short = result.insufficient.sort("vehicle_id")
+    assert short["vehicle_id"].to_list() == ["cold", "new"] and short["days"].to_list() == [2, 3]
+    new = result.scored.filter(pl.col("vehicle_id") == "new")
+    assert (new["cusum_own"] == 0).all()  # no baseline: no drift evidence at all
 
 
 def test_cusum_matches_the_textbook_recursion() -> None:

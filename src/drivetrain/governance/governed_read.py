@@ -128,20 +128,23 @@ def governed_read(
     enforcer: AccessEnforcer | None = None,
     version: int | None = None,
     opener: Opener | None = None,
+    filter: pc.Expression | None = None,
 ) -> pa.Table:
-    """Read ``table`` (some ``columns``) with only the rows ``context`` may read.
+    """Read ``table`` (some ``columns``, rows matching ``filter``) as ``context`` may.
 
     With ``opener``, a read of ``telemetry`` includes the personal signals the
     context may read, opened from ``telemetry_sealed``.
     """
     spec = table_spec(table)
     details: dict[str, Any] = {"table": spec.name, "columns": columns}
+    if filter is not None:
+        details["filter"] = str(filter)
     fleet = list(vehicles)
     filters = _authorise(lake, [spec.name], context, fleet, audit, enforcer, details)
     pins = {} if version is None else {spec.name: version}
     extra = _personal(lake, filters, context, fleet, enforcer, opener, details, pins)
     dataset = _GovernedLake(lake, filters, extra).dataset(spec.name, version)
-    result = dataset.to_table(columns=columns)
+    result = dataset.to_table(columns=columns, filter=filter)
     details["rows"] = result.num_rows
     _record(audit, READ_KIND, context, details)
     return result

@@ -25,8 +25,9 @@ that are merely always a little different (their spread is in the scale).
 
 The result is one row per alarm with its score (``S / h`` at its maximum), the
 first alarm day, the onset estimate, which comparison raised it and the
-signals behind the indicator. Vehicles with too little history for an
-indicator are listed apart as insufficient data, never scored.
+signals behind the indicator. Vehicles with too little history for a
+baseline of an indicator are listed apart as insufficient data and judged
+against their peers only.
 """
 
 from __future__ import annotations
@@ -172,20 +173,19 @@ def score_indicators(
         .alias("z_own"),
     ).with_columns(
         pl.col("z_fleet")
-        .rolling_median(window_size=cfg.baseline_days)
+        .rolling_median(window_size=cfg.baseline_days, min_samples=1)
         .over(group, order_by="day")
         .alias("level_fleet"),
         _cusum("z_own", cfg.k).alias("cusum_own"),
     )
-    enough = df.filter(pl.col("days") > cfg.baseline_days)
     insufficient = (
         df.filter(pl.col("days") <= cfg.baseline_days)
         .group_by(group)
         .agg(pl.len().alias("days"))
         .sort(group)
     )
-    anomalies = _alarms(enough, cfg)
-    scored = enough.select(
+    anomalies = _alarms(df, cfg)
+    scored = df.select(
         "vehicle_id", "indicator", "day", "value", "z_fleet", "z_own", "level_fleet", "cusum_own"
     )
     return Detection(anomalies, scored, insufficient)
@@ -194,9 +194,13 @@ def score_indicators(
 def _alarms(df: pl.DataFrame, cfg: DetectorConfig) -> pl.DataFrame:
     group = ["vehicle_id", "indicator"]
     parts = []
+    has_baseline = pl.col("days") > cfg.baseline_days
     for basis, column, h in (("own", "cusum_own", cfg.h), ("fleet", "level_fleet", cfg.fleet_z)):
         s = pl.col(column)
-        fired = df.filter(s > h).group_by(group).agg(pl.col("day").min().alias("alarm_day"))
+        fired = df.filter(s > h)
+        if basis == "own":  # without a baseline there is nothing to drift from
+            fired = fired.filter(has_baseline)
+        fired = fired.group_by(group).agg(pl.col("day").min().alias("alarm_day"))
         first = df.join(fired, on=group).filter(pl.col("day") <= pl.col("alarm_day"))
         onset = (
             first.filter(pl.col("cusum_own" if basis == "own" else "z_fleet") <= 0)

@@ -146,7 +146,7 @@ def evaluate_alarms(
                     "median_lead_days": lead["lead"].median() if lead.height else None,
                 }
             )
-    return pl.DataFrame(rows, schema=METRIC_SCHEMA)  # type: ignore[arg-type]
+    return pl.DataFrame(rows, schema=METRIC_SCHEMA)
 
 
 __all__ = [

@@ -91,6 +91,15 @@ class Lake:
             return pds.dataset(table_spec(name).schema.empty_table())
         return self.table(name, version).to_pyarrow_dataset()
 
+    def partitions(self, name: str, version: int | None = None) -> list[Any]:
+        """The distinct values of the table's partition column, from the Delta log (no scan)."""
+        spec = table_spec(name)
+        if not spec.partition_by or not self.exists(name):
+            return []
+        actions = pa.table(self.table(name, version).get_add_actions(flatten=True))
+        column = actions.column(f"partition.{spec.partition_by[0]}")
+        return sorted(v for v in column.unique().to_pylist() if v is not None)
+
     def read(
         self,
         name: str,

@@ -1,0 +1,180 @@
+"""The fleet scan: one pass over the lake, day by day, to a ranked list of vehicles.
+
+The scan reads telemetry through the access context (purpose
+``vehicle_health``): each day is one governed, audited read of the signals the
+condition indicators need, so memory stays bounded by a day of the fleet and a
+principal only ever scans the vehicles it may read. The daily indicators of
+all days are then scored (:mod:`drivetrain.health.anomaly`), every vehicle gets
+an *attention* score and the fleet is ranked. The scan is recorded with the
+provenance API: model, settings, the table version it read, who asked and why.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from importlib.metadata import version as package_version
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from drivetrain.errors import InputError
+from drivetrain.governance.access import AccessContext, AccessEnforcer, VehicleRecordLike
+from drivetrain.governance.audit import AuditLog
+from drivetrain.governance.governed_read import governed_read
+from drivetrain.governance.provenance import record_output
+from drivetrain.health.anomaly import Detection, DetectorConfig, score_indicators
+from drivetrain.health.features import FEATURE_SCHEMA, INDICATORS, daily_indicators
+from drivetrain.lake import Lake
+
+Progress = Callable[[int, int], None]
+SIGNALS = sorted({s for i in INDICATORS for s in i.signals})
+# How much an alarm on each indicator weighs when ranking vehicles: what it
+# threatens if ignored (engine damage and breakdown first, comfort last).
+URGENCY: dict[str, float] = {
+    "rpm_jitter": 3.0,  # misfire: catalyst damage, loss of power
+    "coolant_warm_c": 1.5,  # engine never warm: wear, consumption, weak heater
+    "lv_min_v": 2.5,  # the car will not start
+    "cell_spread_v": 2.0,  # range loss, then a battery fault
+    "pad_wear_ratio_fl": 2.0,  # brake drag, overheating, uneven braking
+    "tyre_fl_delta_kpa": 2.5,
+    "tyre_fr_delta_kpa": 2.5,
+    "tyre_rl_delta_kpa": 2.5,
+    "tyre_rr_delta_kpa": 2.5,  # a leak ends flat
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ScanReport:
+    """What a fleet scan found, and how it was produced."""
+
+    ranking: pl.DataFrame  # vehicle_id, model_id, attention, anomalies, top_indicator, …
+    detection: Detection
+    features: pl.DataFrame
+    days: int
+    rows_read: int
+    vehicles: int
+    elapsed_s: float
+    output_id: str | None
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows_read / self.elapsed_s if self.elapsed_s else 0.0
+
+
+def _days(lake: Lake, version: int | None, since: date | None, until: date | None) -> list[date]:
+    """The days of telemetry in ``[since, until]``, from the table's partitions."""
+    if since is not None and until is not None and until < since:
+        raise InputError(f"the scan window ends ({until}) before it starts ({since})")
+    return [
+        d
+        for d in lake.partitions("telemetry", version)
+        if (since is None or d >= since) and (until is None or d <= until)
+    ]
+
+
+def rank_vehicles(detection: Detection, models: pl.DataFrame) -> pl.DataFrame:
+    """Vehicles ordered by attention: the sum of urgency × score over their alarms."""
+    weights = pl.DataFrame({"indicator": list(URGENCY), "urgency": list(URGENCY.values())})
+    alarms = detection.anomalies.join(weights, on="indicator", how="left").with_columns(
+        (pl.col("urgency").fill_null(1.0) * pl.col("score").clip(upper_bound=10.0)).alias("weight")
+    )
+    ranked = (
+        alarms.sort("weight", descending=True)
+        .group_by("vehicle_id")
+        .agg(
+            pl.col("weight").sum().round(2).alias("attention"),
+            pl.len().alias("anomalies"),
+            pl.col("indicator").first().alias("top_indicator"),
+            pl.col("onset_day").min().alias("first_onset"),
+        )
+        .join(models.select("vehicle_id", "model_id"), on="vehicle_id", how="left")
+    )
+    return ranked.sort("attention", descending=True).select(
+        "vehicle_id", "model_id", "attention", "anomalies", "top_indicator", "first_onset"
+    )
+
+
+def fleet_scan(
+    lake: Lake,
+    context: AccessContext,
+    vehicles: Sequence[VehicleRecordLike],
+    *,
+    audit: AuditLog | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    config: DetectorConfig | None = None,
+    enforcer: AccessEnforcer | None = None,
+    on_progress: Progress | None = None,
+) -> ScanReport:
+    """Scan the fleet's telemetry of ``[since, until]`` (whole table by default)."""
+    cfg = (config or DetectorConfig()).validate()
+    began = time.perf_counter()
+    telemetry_version = lake.version("telemetry")
+    days = _days(lake, telemetry_version, since, until)
+    wanted = pc.field("signal").isin(pa.array(SIGNALS, pa.string()))
+    parts: list[pl.DataFrame] = []
+    rows = 0
+    for n, day in enumerate(days, start=1):
+        table = governed_read(
+            lake,
+            "telemetry",
+            context,
+            vehicles,
+            columns=["vehicle_id", "ts", "signal", "value"],
+            audit=audit,
+            enforcer=enforcer,
+            version=telemetry_version,
+            filter=(pc.field("date") == pa.scalar(day, pa.date32())) & wanted,
+        )
+        rows += table.num_rows
+        if table.num_rows:
+            parts.append(daily_indicators(table))
+        if on_progress is not None:
+            on_progress(n, len(days))
+    features = pl.concat(parts) if parts else pl.DataFrame(schema=FEATURE_SCHEMA)
+    models = pl.DataFrame(
+        {
+            "vehicle_id": [v.vehicle_id for v in vehicles],
+            "model_id": [str(getattr(v, "model_id", "")) for v in vehicles],
+        }
+    )
+    scanned = models.join(features.select("vehicle_id").unique(), on="vehicle_id", how="semi")
+    detection = score_indicators(features, models, cfg)
+    ranking = rank_vehicles(detection, models)
+    elapsed = time.perf_counter() - began
+    output_id = None
+    if audit is not None:
+        output_id = record_output(
+            audit,
+            kind="health_scan",
+            model="drivetrain.health.anomaly (fleet- and baseline-relative CUSUM)",
+            version=package_version("drivetrain"),
+            params={
+                **asdict(cfg),
+                "since": str(days[0]) if days else None,
+                "until": str(days[-1]) if days else None,
+                "indicators": [i.name for i in INDICATORS],
+            },
+            inputs={"telemetry": telemetry_version} if telemetry_version is not None else {},
+            sources=_sources(ranking["vehicle_id"].head(20).to_list()),
+            principal=context.principal.principal_id,
+            purpose=context.purpose,
+        )
+    return ScanReport(
+        ranking=ranking,
+        detection=detection,
+        features=features,
+        days=len(days),
+        rows_read=rows,
+        vehicles=scanned.height,
+        elapsed_s=elapsed,
+        output_id=output_id,
+    )
+
+
+def _sources(vehicle_ids: Iterable[str]) -> list[str]:
+    return [f"vehicle {v}" for v in vehicle_ids]
