@@ -39,6 +39,8 @@ import polars as pl
 from drivetrain.errors import InputError
 from drivetrain.health.features import INDICATORS, INDICATORS_BY_NAME
 
+CONDITION_INDICATORS = [i.name for i in INDICATORS if i.kind == "condition"]
+
 MAD_TO_SIGMA = 1.4826
 # Smallest spread per indicator: sensor resolution and day-to-day scatter of a
 # healthy vehicle; keeps a vehicle with a very steady baseline from alarming on noise.
@@ -131,6 +133,8 @@ def score_indicators(
     unknown = set(features["indicator"].unique().to_list()) - set(INDICATORS_BY_NAME)
     if unknown:
         raise InputError(f"unknown indicator(s) {', '.join(sorted(unknown))}")
+    # wear indicators rise on every vehicle: predictive maintenance reads them, not this
+    features = features.filter(pl.col("indicator").is_in(CONDITION_INDICATORS))
     df = features.join(models.select("vehicle_id", "model_id"), on="vehicle_id", how="left")
     if (missing := df.filter(pl.col("model_id").is_null())).height:
         raise InputError(

@@ -20,7 +20,10 @@ so that detection, evaluation and explanations all speak of the same thing:
 * ``cell_spread_v`` — 95th percentile of max - min cell voltage of the traction
   battery: imbalance grows it;
 * ``pad_wear_ratio_fl`` — front-left pad wear of the day over front-right: a
-  sticking caliper wears one side several times faster.
+  sticking caliper wears one side several times faster;
+* ``pad_wear_pct`` — the more worn front pad's wear at the end of the day: a
+  *wear* indicator, rising on every car, that predictive maintenance
+  extrapolates (:mod:`drivetrain.health.wear`) and anomaly detection ignores.
 
 Everything is a polars expression over one Arrow table (typically one day of
 the lake's ``telemetry`` partition), so a fleet is processed day by day in
@@ -61,6 +64,7 @@ MIN_PAD_WEAR = 0.005  # % of pad: below, a day's wear is too small to compare si
 MAX_CLOCK_SKEW_US = 2_000_000  # signals of one moment may be logged up to 2 s apart
 
 Direction = Literal["low", "high"]
+Kind = Literal["condition", "wear"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,7 @@ class Indicator:
     bad: Direction
     unit: str
     description: str
+    kind: Kind = "condition"
 
 
 INDICATORS: tuple[Indicator, ...] = (
@@ -90,6 +95,8 @@ INDICATORS: tuple[Indicator, ...] = (
               "95th percentile of the traction battery's max - min cell voltage"),
     Indicator("pad_wear_ratio_fl", (PAD_FL, PAD_FR), "high", "×",
               "front-left brake pad wear of the day over front-right"),
+    Indicator("pad_wear_pct", (PAD_FL, PAD_FR), "high", "%",
+              "wear of the more worn front brake pad at the end of the day", "wear"),
 )  # fmt: skip
 INDICATORS_BY_NAME = {i.name: i for i in INDICATORS}
 FEATURE_SCHEMA = {
@@ -273,6 +280,16 @@ def _pad_ratio(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _pad_level(df: pl.DataFrame) -> pl.DataFrame:
+    pads = df.filter(pl.col("signal").is_in([PAD_FL, PAD_FR]))
+    return _rows(
+        pads.group_by("vehicle_id", "day").agg(
+            pl.col("value").max().alias("value"), pl.len().alias("samples")
+        ),
+        "pad_wear_pct",
+    )
+
+
 def daily_indicators(telemetry: pa.Table | pl.DataFrame) -> pl.DataFrame:
     """The condition indicators of every vehicle and day in ``telemetry``.
 
@@ -289,6 +306,7 @@ def daily_indicators(telemetry: pa.Table | pl.DataFrame) -> pl.DataFrame:
         _tyre_deltas(df),
         _cell_spread(df),
         _pad_ratio(df),
+        _pad_level(df),
     ]
     out = pl.concat([p.cast(FEATURE_SCHEMA) for p in parts])  # type: ignore[arg-type]
     return out.filter(pl.col("samples") >= MIN_SAMPLES).sort("vehicle_id", "indicator", "day")
