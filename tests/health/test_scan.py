@@ -62,6 +62,12 @@ def test_the_scan_ranks_the_faulty_vehicles_first_and_records_how(fleet: Setting
     assert len(ranked) >= 10
     top = ranked[:10]
     assert sum(v in faulty for v in top) >= 9, report.ranking.head(10)
+    health = report.ranking["health"]
+    assert health.is_between(0, 100).all() and health.head(10).max() < 90
+    assert set(report.wear["status"].unique().to_list()) <= {
+        "trend", "no_trend", "insufficient_data", "at_limit"
+    }  # fmt: skip
+    assert report.wear.filter(pl.col("item") == "brake_pads_front").height > 0
     # region scope: no vehicle outside eu and us was read, let alone ranked
     outside = {v.vehicle_id for v in vehicles if v.region not in ("eu", "us")}
     assert not outside & set(report.features["vehicle_id"].to_list())

@@ -4,8 +4,9 @@ The scan reads telemetry through the access context (purpose
 ``vehicle_health``): each day is one governed, audited read of the signals the
 condition indicators need, so memory stays bounded by a day of the fleet and a
 principal only ever scans the vehicles it may read. The daily indicators of
-all days are then scored (:mod:`drivetrain.health.anomaly`), every vehicle gets
-an *attention* score and the fleet is ranked. The scan is recorded with the
+all days are then scored (:mod:`drivetrain.health.anomaly`), the wear items'
+remaining life estimated (:mod:`drivetrain.health.wear`), every vehicle gets an
+*attention* score and a health score, and the fleet is ranked. The scan is recorded with the
 provenance API: model, settings, the table version it read, who asked and why.
 """
 
@@ -28,6 +29,7 @@ from drivetrain.governance.governed_read import governed_read
 from drivetrain.governance.provenance import record_output
 from drivetrain.health.anomaly import Detection, DetectorConfig, score_indicators
 from drivetrain.health.features import FEATURE_SCHEMA, INDICATORS, daily_indicators
+from drivetrain.health.wear import remaining_life
 from drivetrain.lake import Lake
 
 Progress = Callable[[int, int], None]
@@ -45,14 +47,25 @@ URGENCY: dict[str, float] = {
     "tyre_rl_delta_kpa": 2.5,
     "tyre_rr_delta_kpa": 2.5,  # a leak ends flat
 }
+WEAR_URGENCY: dict[str, float] = {
+    "lv_battery": 2.5,
+    "brake_pads_front": 3.0,
+    "tyre_fl": 2.5,
+    "tyre_fr": 2.5,
+    "tyre_rl": 2.5,
+    "tyre_rr": 2.5,
+    "traction_battery_balance": 2.0,
+}
+SOON_DAYS = 30.0  # a wear item due within this many days adds to a vehicle's attention
 
 
 @dataclass(frozen=True, slots=True)
 class ScanReport:
     """What a fleet scan found, and how it was produced."""
 
-    ranking: pl.DataFrame  # vehicle_id, model_id, attention, anomalies, top_indicator, …
+    ranking: pl.DataFrame  # vehicle_id, model_id, health, attention, anomalies, …
     detection: Detection
+    wear: pl.DataFrame  # remaining life per vehicle and wear item
     features: pl.DataFrame
     days: int
     rows_read: int
@@ -76,25 +89,47 @@ def _days(lake: Lake, version: int | None, since: date | None, until: date | Non
     ]
 
 
-def rank_vehicles(detection: Detection, models: pl.DataFrame) -> pl.DataFrame:
-    """Vehicles ordered by attention: the sum of urgency × score over their alarms."""
+def rank_vehicles(detection: Detection, wear: pl.DataFrame, models: pl.DataFrame) -> pl.DataFrame:
+    """Vehicles ordered by attention, with a health score from 100 (nothing found) down.
+
+    Attention adds, per alarm, its indicator's urgency × score (capped at 10),
+    and per wear item at its limit or due within :data:`SOON_DAYS`, the item's
+    urgency × 5 × how close it is. Health = 100 × exp(-attention / 20).
+    """
     weights = pl.DataFrame({"indicator": list(URGENCY), "urgency": list(URGENCY.values())})
-    alarms = detection.anomalies.join(weights, on="indicator", how="left").with_columns(
-        (pl.col("urgency").fill_null(1.0) * pl.col("score").clip(upper_bound=10.0)).alias("weight")
+    alarms = detection.anomalies.join(weights, on="indicator", how="left").select(
+        "vehicle_id",
+        pl.col("indicator").alias("finding"),
+        (pl.col("urgency").fill_null(1.0) * pl.col("score").clip(upper_bound=10.0)).alias("weight"),
+        pl.col("onset_day"),
     )
+    items = pl.DataFrame({"item": list(WEAR_URGENCY), "urgency": list(WEAR_URGENCY.values())})
+    due = (
+        wear.filter(pl.col("status").is_in(["trend", "at_limit"]))
+        .filter(pl.col("days_left") <= SOON_DAYS)
+        .join(items, on="item", how="left")
+        .select(
+            "vehicle_id",
+            (pl.lit("wear:") + pl.col("item")).alias("finding"),
+            (pl.col("urgency") * 5 * (1 - pl.col("days_left") / SOON_DAYS)).alias("weight"),
+            pl.lit(None, dtype=pl.Date).alias("onset_day"),
+        )
+    )
+    findings = pl.concat([alarms, due])
     ranked = (
-        alarms.sort("weight", descending=True)
+        findings.sort("weight", descending=True)
         .group_by("vehicle_id")
         .agg(
             pl.col("weight").sum().round(2).alias("attention"),
-            pl.len().alias("anomalies"),
-            pl.col("indicator").first().alias("top_indicator"),
+            pl.len().alias("findings"),
+            pl.col("finding").first().alias("top_finding"),
             pl.col("onset_day").min().alias("first_onset"),
         )
         .join(models.select("vehicle_id", "model_id"), on="vehicle_id", how="left")
+        .with_columns((100 * (-pl.col("attention") / 20).exp()).round(0).alias("health"))
     )
     return ranked.sort("attention", descending=True).select(
-        "vehicle_id", "model_id", "attention", "anomalies", "top_indicator", "first_onset"
+        "vehicle_id", "model_id", "health", "attention", "findings", "top_finding", "first_onset"
     )
 
 
@@ -144,7 +179,8 @@ def fleet_scan(
     )
     scanned = models.join(features.select("vehicle_id").unique(), on="vehicle_id", how="semi")
     detection = score_indicators(features, models, cfg)
-    ranking = rank_vehicles(detection, models)
+    wear = remaining_life(features, detection.anomalies)
+    ranking = rank_vehicles(detection, wear, models)
     elapsed = time.perf_counter() - began
     output_id = None
     if audit is not None:
@@ -167,6 +203,7 @@ def fleet_scan(
     return ScanReport(
         ranking=ranking,
         detection=detection,
+        wear=wear,
         features=features,
         days=len(days),
         rows_read=rows,
