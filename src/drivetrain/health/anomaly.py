@@ -55,6 +55,16 @@ SCALE_FLOOR: dict[str, float] = {
     "cell_spread_v": 0.002,
     "pad_wear_ratio_fl": 0.15,
 }
+# Where each condition indicator becomes a fault by the domain's own rules.
+DOMAIN_LIMITS: dict[str, float] = {
+    "coolant_warm_c": 75.0,  # the OBD thermostat monitor's warm-up target (P0128 logic)
+    "rpm_jitter": 40.0,  # steady engine speed wanders ±10 rpm; 40 rpm steps are rough running
+    "lv_min_v": 12.2,  # resting 12 V lead-acid battery at about 50 % state of charge
+    **{f"tyre_{w}_delta_kpa": -20.0 for w in ("fl", "fr", "rl", "rr")},  # ≈ 8 % below the rest
+    "cell_spread_v": 0.10,  # the spread at which the battery ECU sets P0A7F
+    "pad_wear_ratio_fl": 2.0,  # one pad wearing twice as fast as its axle partner
+}
+STEP_SIGMAS = 1.0  # one typical day-to-day step of the model's indicator is one sigma at most
 ANOMALY_SCHEMA = {
     "vehicle_id": pl.String,
     "indicator": pl.String,
@@ -74,12 +84,20 @@ class DetectorConfig:
 
     ``k`` and ``h`` are the CUSUM allowance and threshold in robust standard
     deviations; ``fleet_z`` is how far off its peers (robust z, median over
-    ``baseline_days`` days) a vehicle must be to alarm on that alone.
+    ``baseline_days`` days) a vehicle must be to alarm on that alone. Daily
+    evidence is capped at ``z_cap`` (winsorised) so that one wild day cannot
+    raise a drift alarm on its own: with the defaults it takes two bad days.
+    A large shift is caught the day it happens (the Shewhart half of a combined
+    Shewhart-CUSUM scheme, Lucas 1982): the indicator is past its domain limit
+    (:data:`DOMAIN_LIMITS`), more than ``shewhart_z`` off the vehicle's own
+    baseline (or the vehicle has none yet) and more than half that off its peers.
     """
 
     k: float = 1.0
     h: float = 6.0
     fleet_z: float = 5.0
+    z_cap: float = 4.0
+    shewhart_z: float = 6.0
     baseline_days: int = 5
     min_peers: int = 4
 
@@ -88,12 +106,14 @@ class DetectorConfig:
             self.k < 0
             or self.h <= 0
             or self.fleet_z <= 0
+            or self.z_cap <= self.k
+            or self.shewhart_z <= 0
             or self.baseline_days < 2
             or self.min_peers < 2
         ):
             raise InputError(
                 f"invalid detector settings {self}",
-                hint="k >= 0, h > 0, fleet_z > 0, baseline_days >= 2, min_peers >= 2",
+                hint="k >= 0, h > 0, fleet_z > 0, z_cap > k, baseline_days >= 2, min_peers >= 2",
             )
         return self
 
@@ -158,29 +178,55 @@ def score_indicators(
         pl.len().over(group).alias("days"),
     )
     floor = pl.col("indicator").replace_strict(SCALE_FLOOR, return_dtype=pl.Float64)
+    # A sensor reporting in coarse steps (tyre pressure in whole psi, say) moves a
+    # daily value by a whole step at once: one step must not look like a fault.
+    change = pl.col("value").diff().abs().over(group, order_by="day")
+    step = change.filter(change > 0).median().over("model_id", "indicator")
     spread = (pl.col("residual") - pl.col("residual").median()).abs().median()
     df = df.with_columns(
-        (MAD_TO_SIGMA * spread.over("model_id", "indicator")).alias("fleet_scale")
-    ).with_columns(pl.max_horizontal("fleet_scale", floor).alias("fleet_scale"))
+        (MAD_TO_SIGMA * spread.over("model_id", "indicator")).alias("fleet_scale"),
+        step.fill_null(0.0).alias("step"),
+    ).with_columns(
+        pl.max_horizontal("fleet_scale", floor, pl.col("step") * STEP_SIGMAS).alias("fleet_scale")
+    )
     in_base = pl.col("day_no") < cfg.baseline_days
     own = pl.col("residual").fill_null(pl.col("value") - pl.col("value").median().over(group))
     base = own.filter(in_base).median().over(group)
     base_spread = (own - base).filter(in_base).abs().median().over(group) * MAD_TO_SIGMA
     df = df.with_columns(own.alias("own"), base.alias("own_base")).with_columns(
-        pl.max_horizontal(base_spread, pl.col("fleet_scale") * 0.5, floor).alias("own_scale")
+        pl.max_horizontal(
+            base_spread, pl.col("fleet_scale") * 0.5, floor, pl.col("step") * STEP_SIGMAS
+        ).alias("own_scale")
     )
-    df = df.with_columns(
-        _oriented(pl.col("residual") / pl.col("fleet_scale")).alias("z_fleet"),
-        pl.when(~in_base)
-        .then(_oriented((pl.col("own") - pl.col("own_base")) / pl.col("own_scale")))
-        .otherwise(0.0)
-        .alias("z_own"),
-    ).with_columns(
-        pl.col("z_fleet")
-        .rolling_median(window_size=cfg.baseline_days, min_samples=1)
-        .over(group, order_by="day")
-        .alias("level_fleet"),
-        _cusum("z_own", cfg.k).alias("cusum_own"),
+    limits = pl.col("indicator").replace_strict(
+        DOMAIN_LIMITS, default=None, return_dtype=pl.Float64
+    )
+    df = (
+        df.with_columns(
+            _oriented(pl.col("residual") / pl.col("fleet_scale")).alias("z_fleet"),
+            pl.when(~in_base)
+            .then(_oriented((pl.col("own") - pl.col("own_base")) / pl.col("own_scale")))
+            .otherwise(0.0)
+            .alias("z_raw"),
+            _oriented(pl.col("value") - limits).alias("past_limit"),
+        )
+        .with_columns(
+            pl.col("z_raw")
+            .clip(-cfg.z_cap, cfg.z_cap)
+            .alias("z_own"),  # one wild day: <= z_cap - k
+            (
+                (pl.col("past_limit") > 0)
+                & ((pl.col("z_raw") > cfg.shewhart_z) | (pl.col("days") <= cfg.baseline_days))
+                & (pl.col("z_fleet") > cfg.shewhart_z / 2)
+            ).alias("limit_alarm"),
+        )
+        .with_columns(
+            pl.col("z_fleet")
+            .rolling_median(window_size=cfg.baseline_days, min_samples=1)
+            .over(group, order_by="day")
+            .alias("level_fleet"),
+            _cusum("z_own", cfg.k).alias("cusum_own"),
+        )
     )
     insufficient = (
         df.filter(pl.col("days") <= cfg.baseline_days)
@@ -199,23 +245,26 @@ def _alarms(df: pl.DataFrame, cfg: DetectorConfig) -> pl.DataFrame:
     group = ["vehicle_id", "indicator"]
     parts = []
     has_baseline = pl.col("days") > cfg.baseline_days
-    for basis, column, h in (("own", "cusum_own", cfg.h), ("fleet", "level_fleet", cfg.fleet_z)):
-        s = pl.col(column)
+    for basis, column, h in (
+        ("own", "cusum_own", cfg.h),
+        ("fleet", "level_fleet", cfg.fleet_z),
+        ("limit", "limit_alarm", 0.5),
+    ):
+        s = pl.col(column).cast(pl.Float64)
         fired = df.filter(s > h)
         if basis == "own":  # without a baseline there is nothing to drift from
             fired = fired.filter(has_baseline)
         fired = fired.group_by(group).agg(pl.col("day").min().alias("alarm_day"))
         first = df.join(fired, on=group).filter(pl.col("day") <= pl.col("alarm_day"))
+        quiet = {"own": "cusum_own", "fleet": "z_fleet", "limit": "past_limit"}[basis]
         onset = (
-            first.filter(pl.col("cusum_own" if basis == "own" else "z_fleet") <= 0)
-            .group_by(group)
-            .agg(pl.col("day").max().alias("quiet"))
+            first.filter(pl.col(quiet) <= 0).group_by(group).agg(pl.col("day").max().alias("quiet"))
         )
         summary = (
             df.join(fired, on=group)
             .group_by(group)
             .agg(
-                (s.max() / h).alias("score"),
+                (s.max() / h if basis != "limit" else pl.col("z_raw").max() / cfg.h).alias("score"),
                 pl.col("alarm_day").first(),
                 pl.col("day").min().alias("first_day"),
                 pl.col("own_base").first().alias("baseline"),
