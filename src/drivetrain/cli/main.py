@@ -16,6 +16,7 @@ from drivetrain.cli import campaign as campaign_cli
 from drivetrain.cli import catalog as catalog_cli
 from drivetrain.cli import gateway as gateway_cli
 from drivetrain.cli import governance as governance_cli
+from drivetrain.cli import health as health_cli
 from drivetrain.cli import ingest as ingest_cli
 from drivetrain.cli.audit import print_explanation
 from drivetrain.cli.output import (
@@ -68,6 +69,7 @@ app.add_typer(ingest_cli.app, name="ingest")
 app.add_typer(gateway_cli.app, name="gateway")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(governance_cli.app, name="governance")
+app.add_typer(health_cli.app, name="health")
 app.command("explain")(audit_cli.explain)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
