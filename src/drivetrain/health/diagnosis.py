@@ -1,0 +1,221 @@
+"""Diagnosis of one vehicle: likely causes, ranked, each with its evidence and an action.
+
+The knowledge base (``data/diagnosis.toml``) lists failure modes with the
+evidence that points to each: condition indicators, trouble codes, wear items.
+For a vehicle, every piece of evidence found adds a weight to the failure modes
+it supports:
+
+* an anomaly on an indicator: ``2 + min(score, 5)`` (a firm alarm weighs more);
+* a DTC episode of a matching code: 3 if still active, 1.5 if cleared, +1 per
+  recurrence (a code that keeps coming back is no fluke);
+* a wear item at its limit: 3; due within 30 days: 2;
+* the same failure mode found on other vehicles of the model in the same scan
+  adds nothing to the score, but is shown: a pattern across the fleet may be a
+  field issue rather than bad luck.
+
+Trouble codes no failure mode explains become candidates of their own, described
+and classified by :mod:`drivetrain.health.dtc`. Candidates are ranked by weight;
+the recommended urgency is the most urgent of the top cause's own action and
+the severity of the codes behind it (``stop_safely`` > ``book_service`` >
+``drive_on``). Every ranking is explained by its evidence lines — deterministic
+rules, chosen because the domain has them; a learned ranking needs labelled
+service outcomes, which the platform does not have yet.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+import polars as pl
+
+from drivetrain.errors import ConfigError
+from drivetrain.health.dtc import interpret_dtc
+
+ACTIONS = ("drive_on", "book_service", "stop_safely")
+_FROM_SEVERITY = {
+    "stop_safely": "stop_safely",
+    "service_soon": "book_service",
+    "monitor": "drive_on",
+}
+SOON_DAYS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class FailureMode:
+    """One entry of the knowledge base."""
+
+    cause_id: str
+    name: str
+    system: str
+    action: str
+    advice: str
+    indicators: tuple[str, ...] = ()
+    dtcs: tuple[str, ...] = ()
+    wear: tuple[str, ...] = ()
+
+    def matches_dtc(self, code: str) -> bool:
+        return any(fnmatch.fnmatchcase(code, pattern) for pattern in self.dtcs)
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A likely cause with its score, evidence lines and recommended action."""
+
+    cause_id: str
+    name: str
+    system: str
+    action: str
+    advice: str
+    score: float = 0.0
+    evidence: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
+    fleet_pattern: int = 0  # other vehicles of the model showing the same failure mode
+
+    def add(self, weight: float, line: str) -> None:
+        self.score += weight
+        self.evidence.append(f"+{weight:.1f} {line}")
+
+
+@cache
+def knowledge_base() -> tuple[FailureMode, ...]:
+    """The packaged failure modes (validated once)."""
+    path = resources.files("drivetrain.health").joinpath("data", "diagnosis.toml")
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    modes = []
+    for entry in data.get("cause", []):
+        try:
+            mode = FailureMode(
+                cause_id=entry["id"],
+                name=entry["name"],
+                system=entry["system"],
+                action=entry["action"],
+                advice=entry["advice"],
+                indicators=tuple(entry.get("indicators", ())),
+                dtcs=tuple(entry.get("dtcs", ())),
+                wear=tuple(entry.get("wear", ())),
+            )
+        except KeyError as exc:
+            raise ConfigError(f"diagnosis.toml: a cause lacks {exc}") from None
+        if mode.action not in ACTIONS:
+            raise ConfigError(f"diagnosis.toml: cause {mode.cause_id} has action {mode.action!r}")
+        modes.append(mode)
+    return tuple(modes)
+
+
+def _more_urgent(a: str, b: str) -> str:
+    return a if ACTIONS.index(a) >= ACTIONS.index(b) else b
+
+
+def diagnose(
+    vehicle_id: str,
+    anomalies: pl.DataFrame,
+    wear: pl.DataFrame,
+    episodes: pl.DataFrame,
+    *,
+    fleet_anomalies: pl.DataFrame | None = None,
+    models: pl.DataFrame | None = None,
+) -> list[Candidate]:
+    """Ranked likely causes for ``vehicle_id``.
+
+    ``anomalies``/``wear``: the scan's outputs (any vehicles: this one is
+    selected); ``episodes``: DTC episodes (``derive_episodes``); with
+    ``fleet_anomalies`` and ``models``, failure modes seen on other vehicles of
+    the same model are counted.
+    """
+    modes = knowledge_base()
+    found: dict[str, Candidate] = {}
+
+    def candidate(mode: FailureMode) -> Candidate:
+        if mode.cause_id not in found:
+            found[mode.cause_id] = Candidate(
+                mode.cause_id, mode.name, mode.system, mode.action, mode.advice
+            )
+        return found[mode.cause_id]
+
+    mine = anomalies.filter(pl.col("vehicle_id") == vehicle_id)
+    for row in mine.iter_rows(named=True):
+        for mode in modes:
+            if row["indicator"] in mode.indicators:
+                candidate(mode).add(
+                    2 + min(float(row["score"]), 5.0),
+                    f"anomaly on {row['indicator']} since {row['onset_day']} "
+                    f"(score {row['score']:.1f}, {row['basis']}; baseline "
+                    f"{_num(row['baseline'])}, now {_num(row['latest'])})",
+                )
+    for row in wear.filter(pl.col("vehicle_id") == vehicle_id).iter_rows(named=True):
+        due = row["days_left"]
+        if row["status"] not in ("trend", "at_limit") or due is None or due > SOON_DAYS:
+            continue
+        for mode in modes:
+            if row["item"] in mode.wear:
+                weight = 3.0 if row["status"] == "at_limit" else 2.0
+                candidate(mode).add(
+                    weight,
+                    f"{row['item']} {'at its limit' if due == 0 else f'due in {due:.0f} days'} "
+                    f"({row['days_left_low'] or 0:.0f}-{row['days_left_high'] or 0:.0f})",
+                )
+    for row in episodes.filter(pl.col("vehicle_id") == vehicle_id).iter_rows(named=True):
+        code = str(row["dtc"])
+        weight = (3.0 if row["active"] else 1.5) + float(row["recurrence"])
+        line = (
+            f"{code} {'active' if row['active'] else 'cleared'} since "
+            f"{row['first_seen']:%Y-%m-%d}, seen {row['occurrences']}×"
+            + (f", recurrence {row['recurrence']}" if row["recurrence"] else "")
+        )
+        meaning = interpret_dtc(code)
+        matched = [m for m in modes if m.matches_dtc(code)]
+        for mode in matched:
+            c = candidate(mode)
+            c.add(weight, line)
+            c.codes.append(code)
+            c.action = _more_urgent(c.action, _FROM_SEVERITY.get(meaning.severity, "drive_on"))
+        if not matched:
+            key = f"dtc:{code}"
+            if key not in found:
+                found[key] = Candidate(
+                    key,
+                    meaning.description or f"{code} ({meaning.coverage.replace('_', ' ')})",
+                    meaning.system if meaning.subsystem is None else meaning.subsystem,
+                    _FROM_SEVERITY.get(meaning.severity, "book_service"),
+                    "Typical causes: " + "; ".join(meaning.causes)
+                    if meaning.causes
+                    else "Read the freeze frame and the manufacturer's service information.",
+                )
+            found[key].add(weight, line)
+            found[key].codes.append(code)
+    if fleet_anomalies is not None and models is not None:
+        _fleet_patterns(vehicle_id, found, modes, fleet_anomalies, models)
+    return sorted(found.values(), key=lambda c: (-c.score, c.cause_id))
+
+
+def urgency(candidates: list[Candidate]) -> str:
+    """The recommended action for the vehicle: that of its most likely cause."""
+    return candidates[0].action if candidates else "drive_on"
+
+
+def _fleet_patterns(
+    vehicle_id: str,
+    found: dict[str, Candidate],
+    modes: tuple[FailureMode, ...],
+    fleet_anomalies: pl.DataFrame,
+    models: pl.DataFrame,
+) -> None:
+    model = models.filter(pl.col("vehicle_id") == vehicle_id)["model_id"]
+    if model.is_empty():
+        return
+    peers = models.filter((pl.col("model_id") == model[0]) & (pl.col("vehicle_id") != vehicle_id))[
+        "vehicle_id"
+    ]
+    theirs = fleet_anomalies.filter(pl.col("vehicle_id").is_in(peers.implode()))
+    for mode in modes:
+        if mode.cause_id in found and mode.indicators:
+            hits = theirs.filter(pl.col("indicator").is_in(list(mode.indicators)))
+            found[mode.cause_id].fleet_pattern = hits["vehicle_id"].n_unique()
+
+
+def _num(value: object) -> str:
+    return "n/a" if value is None else f"{float(value):.3g}"  # type: ignore[arg-type]
