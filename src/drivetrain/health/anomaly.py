@@ -126,7 +126,8 @@ class Detection:
     scored: (
         pl.DataFrame
     )  # vehicle_id, indicator, day, value, z_fleet, z_own, level_fleet, cusum_own
-    insufficient: pl.DataFrame  # vehicle_id, indicator, days
+    insufficient: pl.DataFrame  # vehicle_id, indicator, days: too few for an own baseline
+    by_basis: pl.DataFrame  # the alarms of each comparison alone (own, fleet, limit): ablation
 
 
 def _oriented(expr: pl.Expr) -> pl.Expr:
@@ -234,14 +235,14 @@ def score_indicators(
         .agg(pl.len().alias("days"))
         .sort(group)
     )
-    anomalies = _alarms(df, cfg)
+    anomalies, by_basis = _alarms(df, cfg)
     scored = df.select(
         "vehicle_id", "indicator", "day", "value", "z_fleet", "z_own", "level_fleet", "cusum_own"
     )
-    return Detection(anomalies, scored, insufficient)
+    return Detection(anomalies, scored, insufficient, by_basis)
 
 
-def _alarms(df: pl.DataFrame, cfg: DetectorConfig) -> pl.DataFrame:
+def _alarms(df: pl.DataFrame, cfg: DetectorConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
     group = ["vehicle_id", "indicator"]
     parts = []
     has_baseline = pl.col("days") > cfg.baseline_days
@@ -295,4 +296,6 @@ def _alarms(df: pl.DataFrame, cfg: DetectorConfig) -> pl.DataFrame:
         }
     )
     out = merged.join(signals, on="indicator", how="left")
-    return out.select(list(ANOMALY_SCHEMA)).cast(ANOMALY_SCHEMA).sort("score", descending=True)  # type: ignore[arg-type]
+    anomalies = out.select(list(ANOMALY_SCHEMA)).cast(ANOMALY_SCHEMA)  # type: ignore[arg-type]
+    by_basis = both.select("vehicle_id", "indicator", "basis", "alarm_day", "onset_day", "score")
+    return anomalies.sort("score", descending=True), by_basis
