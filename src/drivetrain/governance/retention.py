@@ -90,8 +90,7 @@ def enforce_retention(
         for days, paths in sorted(by_period.items()):
             cutoff = _stamp(now - timedelta(days=days))
             listed = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(paths))
-            metrics = lake.table(name).delete(f"signal IN ({listed}) AND ts < '{cutoff}'")
-            n = int(metrics.get("num_deleted_rows", 0))
+            n = lake.delete_where(name, f"signal IN ({listed}) AND ts < '{cutoff}'")
             report.deleted[days] = report.deleted.get(days, 0) + n
             deleted_here += n
         stored |= set(lake.read(name, columns=["signal"])["signal"].unique().to_pylist())
@@ -100,8 +99,7 @@ def enforce_retention(
     report.uncovered_signals = sorted(stored - set(keep_days))
     if lake.exists("quarantine"):
         cutoff = _stamp(now - timedelta(days=quarantine_days))
-        metrics = lake.table("quarantine").delete(f"ts < '{cutoff}'")
-        report.quarantine_deleted = int(metrics.get("num_deleted_rows", 0))
+        report.quarantine_deleted = lake.delete_where("quarantine", f"ts < '{cutoff}'")
         if report.quarantine_deleted:
             touched.append("quarantine")
     for name in touched:

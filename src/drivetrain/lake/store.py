@@ -26,6 +26,7 @@ from deltalake.exceptions import DeltaError, TableNotFoundError
 
 from drivetrain.errors import InputError, NotFound, SchemaMismatch, StorageError
 from drivetrain.lake.schemas import TABLES, TableSpec, table_spec
+from drivetrain.lake.view_types import file_paths, restore_plain_types
 
 ArrowData: TypeAlias = pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]
 
@@ -170,6 +171,7 @@ class Lake:
             return self.append(name, data, run_id=run_id)
         source = _conforming_reader(spec, data).read_all()
         predicate = " AND ".join(f"t.{k} = s.{k}" for k in spec.key)
+        before = file_paths(self.table(name))
         try:
             (
                 self.table(name)
@@ -186,6 +188,7 @@ class Lake:
             )
         except DeltaError as exc:
             raise StorageError(f"could not merge into lake table {name!r}: {exc}") from exc
+        restore_plain_types(self.path(name), spec, before, _commit_properties(run_id))
         return self.table(name).version()
 
     def delete_vehicle(
@@ -213,10 +216,23 @@ class Lake:
                 if bound is not None and spec.time_column:
                     stamp = bound.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
                     predicate += f" AND {spec.time_column} {op} '{stamp}'"
-            metrics = self.table(spec.name).delete(
-                predicate, commit_properties=_commit_properties(run_id)
-            )
-            deleted[spec.name] = int(metrics.get("num_deleted_rows", 0))
+            deleted[spec.name] = self.delete_where(spec.name, predicate, run_id=run_id)
+        return deleted
+
+    def delete_where(self, name: str, predicate: str, *, run_id: str | None = None) -> int:
+        """Delete the rows of ``name`` matching a Delta SQL ``predicate``; returns their count."""
+        spec = table_spec(name)
+        if not self.exists(name):
+            return 0
+        table = self.table(name)
+        before = file_paths(table)
+        try:
+            metrics = table.delete(predicate, commit_properties=_commit_properties(run_id))
+        except DeltaError as exc:
+            raise StorageError(f"could not delete from lake table {name!r}: {exc}") from exc
+        deleted = int(metrics.get("num_deleted_rows", 0))
+        if deleted:
+            restore_plain_types(self.path(name), spec, before, _commit_properties(run_id))
         return deleted
 
     def compact(self, name: str) -> dict[str, int]:
@@ -227,7 +243,9 @@ class Lake:
         """
         if not self.exists(name):
             return {"files_removed": 0, "files_added": 0}
+        before = file_paths(self.table(name))
         metrics = self.table(name).optimize.compact()
+        restore_plain_types(self.path(name), table_spec(name), before)
         return {
             "files_removed": int(metrics.get("numFilesRemoved", 0)),
             "files_added": int(metrics.get("numFilesAdded", 0)),
