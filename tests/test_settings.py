@@ -28,7 +28,9 @@ def test_defaults() -> None:
     )
 
 
-def test_file_then_environment_then_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_then_environment_then_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "drivetrain.toml").write_text('data_dir = "from-file"\nlog_level = "INFO"\n')
     assert load_settings().data_dir == Path("from-file")
     monkeypatch.setenv("DRIVETRAIN_DATA_DIR", "from-env")

@@ -73,7 +73,11 @@ def test_lake_tables_and_query(data_dir: Path) -> None:
     tables = {t["name"]: t for t in json.loads(out)}
     assert tables["telemetry"]["rows"] > 0 and tables["telemetry"]["version"] == 0
     code, out, _ = invoke(
-        "--data-dir", str(data_dir), "lake", "query", "--json",
+        "--data-dir",
+        str(data_dir),
+        "lake",
+        "query",
+        "--json",
         "SELECT count(DISTINCT vehicle_id) AS n FROM telemetry",
     )
     assert code == 0 and json.loads(out) == [{"n": 12}]
@@ -111,8 +115,9 @@ def test_bad_config_file(tmp_path: Path) -> None:
 def test_unwritable_data_dir(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    code, _, err = invoke("--data-dir", str(blocker / "x"), "fleet", "simulate", "--vehicles", "2",
-                          "--days", "1")
+    code, _, err = invoke(
+        "--data-dir", str(blocker / "x"), "fleet", "simulate", "--vehicles", "2", "--days", "1"
+    )
     assert code == 74 and "not writable" in err
 
 
@@ -126,6 +131,7 @@ def test_demo_runs_in_a_fresh_directory_and_refuses_foreign_ones(tmp_path: Path)
     assert "inclusion proof verified" in out and "refused:" in out
     assert "denied by rule" in out or "no rule grants" in out
     assert "erasure (GDPR Art. 17)" in out
+    assert "vehicle health" in out and "drivetrain health scan --as fleet-health" in out
     verified = runner.invoke(app, ["--data-dir", str(target), "audit", "verify", "--json"])
     assert verified.exit_code == 0, verified.stderr
     code, _, err = invoke("--data-dir", str(target), "demo", "--vehicles", "10", "--days", "1")
@@ -156,27 +162,55 @@ def _rows(tables_json: str) -> dict[str, int]:
 
 def test_campaign_lifecycle_and_minimisation(tmp_path: Path) -> None:
     base = ("--data-dir", str(tmp_path))
-    code, out, err = invoke(*base, "campaign", "create", "tyres", "--purpose", "vehicle_health",
-                            "--signal", "Vehicle.Chassis.Axle.*", "--period", "60",
-                            "--location-precision", "6", "--json")
+    code, out, err = invoke(
+        *base,
+        "campaign",
+        "create",
+        "tyres",
+        "--purpose",
+        "vehicle_health",
+        "--signal",
+        "Vehicle.Chassis.Axle.*",
+        "--period",
+        "60",
+        "--location-precision",
+        "6",
+        "--json",
+    )
     assert code == 0, err
     assert json.loads(out)["signals"] == ["Vehicle.Chassis.Axle.*"]
     assert json.loads(out)["location_precision"] == 6
     code, out, _ = invoke(*base, "fleet", "simulate", "--vehicles", "6", "--days", "1", "--json")
     report = json.loads(out)
     assert code == 0 and sum(report["dropped_by_campaigns"].values()) > 0
-    code, out, _ = invoke(*base, "lake", "query", "--json",
-                          "SELECT DISTINCT signal FROM telemetry ORDER BY 1")
+    code, out, _ = invoke(
+        *base, "lake", "query", "--json", "SELECT DISTINCT signal FROM telemetry ORDER BY 1"
+    )
     assert all(r["signal"].startswith("Vehicle.Chassis.Axle.") for r in json.loads(out))
-    code, out, _ = invoke(*base, "lake", "query", "--json",
-                          "SELECT max(n) AS most FROM (SELECT count(*) n FROM telemetry "
-                          "GROUP BY vehicle_id, signal, time_bucket(INTERVAL '60 seconds', ts))")
+    code, out, _ = invoke(
+        *base,
+        "lake",
+        "query",
+        "--json",
+        "SELECT max(n) AS most FROM (SELECT count(*) n FROM telemetry "
+        "GROUP BY vehicle_id, signal, time_bucket(INTERVAL '60 seconds', ts))",
+    )
     assert json.loads(out) == [{"most": 1}]  # at most one value per minute
     assert invoke(*base, "campaign", "stop", "tyres")[0] == 0
     code, out, _ = invoke(*base, "campaign", "list", "--json")
     assert [c["status"] for c in json.loads(out)] == ["stopped"]
-    code, _, err = invoke(*base, "campaign", "create", "x", "--purpose", "vehicle_health",
-                          "--signal", "Vehicle.Speed", "--condition", "import os")
+    code, _, err = invoke(
+        *base,
+        "campaign",
+        "create",
+        "x",
+        "--purpose",
+        "vehicle_health",
+        "--signal",
+        "Vehicle.Speed",
+        "--condition",
+        "import os",
+    )
     assert code == 65 and "does not parse" in err
 
 

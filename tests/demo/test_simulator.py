@@ -68,14 +68,19 @@ def test_models_only_emit_what_their_carriers_can_carry(
     report, tel, _ = faulty
     models = load_vehicle_models()
     model_of = pl.DataFrame(
-        {"vehicle_id": [v.vehicle_id for v in report.vehicles],
-         "model_id": [v.model_id for v in report.vehicles]}
+        {
+            "vehicle_id": [v.vehicle_id for v in report.vehicles],
+            "model_id": [v.model_id for v in report.vehicles],
+        }
     )
     grouped = (
         tel.join(model_of, on="vehicle_id")
         .group_by("model_id", "signal")
-        .agg(pl.col("value").min().alias("lo"), pl.col("value").max().alias("hi"),
-             pl.col("value").sample(200, with_replacement=True, seed=1).alias("some"))
+        .agg(
+            pl.col("value").min().alias("lo"),
+            pl.col("value").max().alias("hi"),
+            pl.col("value").sample(200, with_replacement=True, seed=1).alias("some"),
+        )
     )
     seen_models = set()
     for row in grouped.iter_rows(named=True):
@@ -117,11 +122,15 @@ def test_signals_are_physically_plausible(
     assert set(brake.unique()) == {0.0, 100.0}  # every DBC carries a brake switch, no travel
 
 
-def _before_after(tel: pl.DataFrame, truth: dict[str, object], signal: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _before_after(
+    tel: pl.DataFrame, truth: dict[str, object], signal: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     rows = tel.filter(
         (pl.col("vehicle_id") == truth["vehicle_id"]) & (pl.col("signal") == signal)
     ).sort("ts")
-    return rows.filter(pl.col("ts") < truth["onset_ts"]), rows.filter(pl.col("ts") >= truth["onset_ts"])
+    return rows.filter(pl.col("ts") < truth["onset_ts"]), rows.filter(
+        pl.col("ts") >= truth["onset_ts"]
+    )
 
 
 def test_every_injected_fault_is_visible_in_its_signals(

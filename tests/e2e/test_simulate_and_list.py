@@ -20,8 +20,9 @@ def test_simulate_then_list_and_query(
     monkeypatch.setenv("DRIVETRAIN_STATE_URL", state_url)
     runner = CliRunner()
     base = ["--data-dir", str(tmp_path)]
-    result = runner.invoke(app, [*base, "fleet", "simulate", "--vehicles", "15", "--days", "2",
-                                 "--json"])
+    result = runner.invoke(
+        app, [*base, "fleet", "simulate", "--vehicles", "15", "--days", "2", "--json"]
+    )
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
 

@@ -287,8 +287,9 @@ LON = "Vehicle.CurrentLocation.Longitude"
 def test_positions_are_coarsened_unless_some_campaign_wants_them_exact() -> None:
     import pygeohash
 
-    coarse = Campaign("coarse", "location_services", ("Vehicle.CurrentLocation.*",),
-                      location_precision=5)
+    coarse = Campaign(
+        "coarse", "location_services", ("Vehicle.CurrentLocation.*",), location_precision=5
+    )
     lat, lon = 48.85661, 2.35222
     data = batch(series("ram1", LAT, [lat] * 3), series("ram1", LON, [lon] * 3))
     kept, _ = CampaignFilter([coarse], VEHICLES).apply(data)

@@ -93,10 +93,12 @@ def test_timestamps_parse_to_exact_nanoseconds() -> None:
 
 def test_batch_payload_decodes_and_refuses_unknown_signals_only() -> None:
     payload = json.dumps(
-        {"samples": [
-            {"ts": "2026-10-01T08:00:00Z", "signals": {SIGNALS[0]: 1, "Vehicle.Nope": 2.0}},
-            {"ts": T0 + 1000, "signals": {SIGNALS[1]: 55.5}},
-        ]}
+        {
+            "samples": [
+                {"ts": "2026-10-01T08:00:00Z", "signals": {SIGNALS[0]: 1, "Vehicle.Nope": 2.0}},
+                {"ts": T0 + 1000, "signals": {SIGNALS[1]: 55.5}},
+            ]
+        }
     ).encode()
     decoded = decode_vss_json("V1", payload, KNOWN)
     assert decoded.signals == [SIGNALS[0], SIGNALS[1]]
@@ -111,8 +113,10 @@ def test_batch_payload_decodes_and_refuses_unknown_signals_only() -> None:
         (b'{"ts": 1, "signals": {}}', "invalid VSS JSON sample"),
         (b'{"ts": "2026-10-01T08:00:00Z", "signals": {"Vehicle.Speed": "fast"}}', "number"),
         (b'{"samples": [{"ts": "x", "signals": {"Vehicle.Speed": 1}}]}', "samples.0.ts"),
-        (b'{"vehicle_id": "V2", "ts": "2026-10-01T08:00:00Z", "signals": {"Vehicle.Speed": 1}}',
-         "differs from the topic"),
+        (
+            b'{"vehicle_id": "V2", "ts": "2026-10-01T08:00:00Z", "signals": {"Vehicle.Speed": 1}}',
+            "differs from the topic",
+        ),
     ],
 )
 def test_malformed_payloads_are_refused_with_a_reason(payload: bytes, reason: str) -> None:
@@ -231,9 +235,17 @@ def test_gateway_killed_before_ack_gets_redelivery_and_stores_once(
     Gateway(lake, config(broker), known_signals=KNOWN).open()  # the session exists first
     publish(broker.port, [sample(i) for i in range(30)])
     crashed = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_CRASHING_GATEWAY),
-         str(lake.root), str(broker.port), "30"],
-        check=False, timeout=60, capture_output=True,
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(_CRASHING_GATEWAY),
+            str(lake.root),
+            str(broker.port),
+            "30",
+        ],
+        check=False,
+        timeout=60,
+        capture_output=True,
     )
     assert crashed.returncode == -9, crashed.stderr.decode()
     assert_exactly(lake, range(30))  # committed before the crash

@@ -85,8 +85,12 @@ def test_vacuum_after_delete_removes_the_rows_from_the_files(lake: Lake, tmp_pat
 def test_merge_upserts_on_the_table_key(lake: Lake) -> None:
     lake.append("telemetry", telemetry(["a", "b"], [1.0, 2.0]))
     lake.merge("telemetry", telemetry(["a", "c"], [10.0, 30.0]))
-    got = dict(zip(*lake.read("telemetry", columns=["vehicle_id", "value"]).to_pydict().values(),
-                   strict=True))
+    got = dict(
+        zip(
+            *lake.read("telemetry", columns=["vehicle_id", "value"]).to_pydict().values(),
+            strict=True,
+        )
+    )
     assert got == {"a": 10.0, "b": 2.0, "c": 30.0}
 
 

@@ -13,6 +13,7 @@ import typer
 
 from drivetrain.cli.output import console, handle_errors, print_json, print_table, progress_bar
 from drivetrain.demo.health_eval import evaluate_health
+from drivetrain.demo.health_tour import HealthTour
 from drivetrain.demo.simulator import SimulationConfig
 from drivetrain.errors import NotFound
 from drivetrain.fleet import VehicleRecord, list_vehicles
@@ -239,7 +240,7 @@ def diagnose_command(
         )
         return
     colour = {"stop_safely": "bold red", "book_service": "yellow", "drive_on": "green"}[action]
-    console.print(f"[bold]{vehicle}[/] ({target.brand} {target.model_name}): [{colour}]{action}[/]")
+    console.print(f"[bold]{vehicle}[/] ({target.model_name}): [{colour}]{action}[/]")
     if not causes:
         console.print("nothing found: no anomaly, no wear item due, no trouble code")
     for rank, c in enumerate(causes[:5], start=1):
@@ -342,3 +343,30 @@ def _pct(value: float | None) -> str:
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
+
+
+def print_health_tour(tour: HealthTour) -> None:
+    """The demo's health section: the ranked fleet and the top vehicle's diagnosis."""
+    scan = tour.scan
+    print_table(
+        f"{scan.ranking.height} of {scan.vehicles} vehicles need attention (top 5)",
+        ("vehicle", "model", "health", "attention", "findings", "top finding", "since"),
+        scan.ranking.head(5).iter_rows(),
+    )
+    console.print(
+        f"{scan.rows_read:,} rows over {scan.days} days in {scan.elapsed_s:.1f} s; "
+        f"{scan.detection.anomalies.height} anomalies; "
+        f"[dim]drivetrain explain {scan.output_id}[/]"
+    )
+    if tour.vehicle is None:
+        return
+    v = tour.vehicle
+    console.print(
+        f"[dim]$ drivetrain health diagnose {v.vehicle_id} --as fleet-health[/]\n"
+        f"[bold]{v.vehicle_id}[/] ({v.model_name}): [bold]{tour.action}[/]"
+    )
+    for rank, c in enumerate(tour.causes[:2], start=1):
+        console.print(f"{rank}. [bold]{c.name}[/] — score {c.score:.1f}", highlight=False)
+        for line in c.evidence[:3]:
+            console.print(f"     {line}", highlight=False)
+        console.print(f"     [dim]{c.advice}[/]", highlight=False)

@@ -19,6 +19,7 @@ from drivetrain.cli import governance as governance_cli
 from drivetrain.cli import health as health_cli
 from drivetrain.cli import ingest as ingest_cli
 from drivetrain.cli.audit import print_explanation
+from drivetrain.cli.health import print_health_tour
 from drivetrain.cli.output import (
     console,
     handle_errors,
@@ -31,6 +32,7 @@ from drivetrain.demo import SimulationConfig, SimulationReport, run_simulation
 from drivetrain.demo.can_export import export_vehicle_log
 from drivetrain.demo.consent_story import CHARGING_CAMPAIGN
 from drivetrain.demo.governance_tour import SAMPLE_QUERY, governance_tour
+from drivetrain.demo.health_tour import health_tour
 from drivetrain.demo.run import DEMO_CAMPAIGN, publish_simulation, run_demo
 from drivetrain.errors import InputError
 from drivetrain.fleet import get_vehicle, list_vehicles
@@ -511,9 +513,14 @@ def demo(
             + f" deleted, {erased.files_removed} files vacuumed, subject records removed "
             f"($ drivetrain governance erase {erased.subject_id} --yes)"
         )
-    latest = tour.audit.latest
+    console.rule("[bold]vehicle health")
+    console.print("[dim]$ drivetrain health scan --as fleet-health[/]")
+    health = health_tour(demo_settings)
+    print_health_tour(health)
+    verified = AuditLog(demo_settings.data_dir).verify()
+    latest = verified.latest
     console.print(
-        f"audit log: {tour.audit.entries} entries under {tour.audit.tree_heads} signed tree "
+        f"audit log: {verified.entries} entries under {verified.tree_heads} signed tree "
         f"heads (latest root {latest.root_hash.hex()[:16] if latest else '—'}…), "
         "[bold green]verified[/] ($ drivetrain audit verify)"
     )

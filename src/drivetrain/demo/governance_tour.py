@@ -43,6 +43,13 @@ regions = ["eu"]
 country = "FR"
 
 [[principal]]
+id = "fleet-health"
+roles = ["fleet_analyst"]
+brands = ["*"]
+regions = ["eu", "us", "kr", "ca"]
+country = "DE"
+
+[[principal]]
 id = "charging-service"
 kind = "service"
 roles = ["location_service"]

@@ -268,7 +268,10 @@ def _alarms(df: pl.DataFrame, cfg: DetectorConfig) -> tuple[pl.DataFrame, pl.Dat
                 (s.max() / h if basis != "limit" else pl.col("z_raw").max() / cfg.h).alias("score"),
                 pl.col("alarm_day").first(),
                 pl.col("day").min().alias("first_day"),
-                pl.col("own_base").first().alias("baseline"),
+                pl.col("value")
+                .filter(pl.col("day_no") < cfg.baseline_days)
+                .median()
+                .alias("baseline"),
                 pl.col("value").sort_by("day").last().alias("latest"),
             )
         )

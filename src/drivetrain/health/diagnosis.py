@@ -152,12 +152,13 @@ def diagnose(
             continue
         for mode in modes:
             if row["item"] in mode.wear:
-                weight = 3.0 if row["status"] == "at_limit" else 2.0
-                candidate(mode).add(
-                    weight,
-                    f"{row['item']} {'at its limit' if due == 0 else f'due in {due:.0f} days'} "
-                    f"({row['days_left_low'] or 0:.0f}-{row['days_left_high'] or 0:.0f})",
-                )
+                if row["status"] == "at_limit":
+                    candidate(mode).add(3.0, f"{row['item']} at its limit")
+                else:
+                    low, high = row["days_left_low"], row["days_left_high"]
+                    candidate(mode).add(
+                        2.0, f"{row['item']} due in {due:.0f} days ({low:.0f}-{high:.0f})"
+                    )
     for row in episodes.filter(pl.col("vehicle_id") == vehicle_id).iter_rows(named=True):
         code = str(row["dtc"])
         weight = (3.0 if row["active"] else 1.5) + float(row["recurrence"])
