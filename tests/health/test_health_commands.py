@@ -61,4 +61,4 @@ def test_evaluate_prints_both_methods_per_fault(fleet: Settings) -> None:
     assert code == 0, err
     metrics = pl.DataFrame(json.loads(out)["metrics"])
     assert {"thresholds", "full"} <= set(metrics["method"].to_list())
-    assert metrics.height == 7 * 5  # six faults and the other indicators × five methods
+    assert metrics.height == 7 * 6  # six faults and the other indicators × six methods

@@ -22,6 +22,7 @@ from drivetrain.demo.simulator import Progress, SimulationConfig, simulate_fleet
 from drivetrain.health.anomaly import DetectorConfig, score_indicators
 from drivetrain.health.evaluate import evaluate_alarms, threshold_alarms
 from drivetrain.health.features import FEATURE_SCHEMA, daily_indicators
+from drivetrain.health.multivariate import ecod_alarms
 from drivetrain.lake import Lake
 
 # The methods compared: the fixed domain limits alone (the baseline); each comparison
@@ -79,6 +80,7 @@ def evaluate_health(
         "own CUSUM": basis.filter(pl.col("basis") == "own"),
         "peers": basis.filter(pl.col("basis") == "fleet"),
         "limit+check": basis.filter(pl.col("basis") == "limit"),
+        "pyod ECOD": ecod_alarms(detection),
         FULL_METHOD: detection.anomalies,
     }
     metrics = evaluate_alarms(
