@@ -305,7 +305,13 @@ def evaluate(
         purpose="product_improvement",
     )
     if as_json:
-        print_json({"metrics": result.metrics.to_dicts(), "output_id": output_id})
+        print_json(
+            {
+                "metrics": result.metrics.to_dicts(),
+                "battery_life": result.battery_life.to_dicts(),
+                "output_id": output_id,
+            }
+        )
         return
     print_table(
         f"held-out fleet: {vehicles} vehicles × {days} days, seed {seed}, "
@@ -332,6 +338,20 @@ def evaluate(
                 _fmt(r["median_lead_days"]),
             )
             for r in result.metrics.sort("fault", "method").iter_rows(named=True)
+        ),
+    )
+    print_table(
+        "12 V battery: predicted days until P0562 (interval ±1 day) against the day it was set",
+        ("days after onset", "batteries", "with a trend", "median error (days)", "coverage"),
+        (
+            (
+                r["after_days"],
+                r["batteries"],
+                r["with_trend"],
+                _fmt(r["median_abs_error_days"]),
+                _pct(r["interval_coverage"]),
+            )
+            for r in result.battery_life.iter_rows(named=True)
         ),
     )
     console.print(f"[dim]{result.elapsed_s:.0f} s; drivetrain explain {output_id}[/]")
