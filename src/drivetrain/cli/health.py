@@ -158,6 +158,7 @@ def scan(
         "anomalies": report.detection.anomalies.height,
         "vehicles_needing_attention": report.ranking.height,
         "insufficient_data": report.detection.insufficient.height,
+        "stuck_sensor_days": report.stuck.height,
         "output_id": report.output_id,
     }
     if as_json:
@@ -171,7 +172,8 @@ def scan(
     console.print(
         f"{report.rows_read:,} rows over {report.days} days in {report.elapsed_s:.1f} s "
         f"({report.rows_per_s:,.0f} rows/s); {summary['insufficient_data']} vehicle-indicator "
-        "series had too little history for a baseline (judged against peers only)"
+        "series had too little history for a baseline (judged against peers only); "
+        f"{report.stuck.height} vehicle-day signals read one value all day (stuck: not scored)"
     )
     if report.output_id:
         console.print(f"[dim]how it was produced: drivetrain explain {report.output_id}[/]")

@@ -59,6 +59,8 @@ TRIP_GAP_S = 300  # samples further apart than 5 minutes belong to different tri
 STEADY_SPEED_KMH = 0.5  # consecutive samples this close in speed…
 STEADY_LOAD_PCT = 3.0  # …and in engine load are "steady"
 STEADY_GAP_S = 15  # …if at most this far apart
+# signals that move whenever a car is used; one value all day is a stuck sensor
+MUST_MOVE = (COOLANT, ENGINE_SPEED, LV_VOLTAGE, CELL_MAX, CELL_MIN)
 MIN_SAMPLES = 20  # fewer samples of a day make no indicator: "insufficient data", not a number
 MIN_PAD_WEAR = 0.005  # % of pad: below, a day's wear is too small to compare sides
 MAX_CLOCK_SKEW_US = 2_000_000  # signals of one moment may be logged up to 2 s apart
@@ -290,13 +292,42 @@ def _pad_level(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def stuck_signals(telemetry: pa.Table | pl.DataFrame) -> pl.DataFrame:
+    """Vehicle-days on which a signal that must move while a car is used did not move.
+
+    A coolant temperature, engine speed, 12 V voltage or cell voltage that reads
+    the same value all day long over at least :data:`MIN_SAMPLES` samples is a
+    stuck sensor (or a frozen gateway value), not a healthy car:
+    ``(vehicle_id, day, signal, value, samples)``.
+    """
+    df = _long(telemetry)
+    return (
+        df.filter(pl.col("signal").is_in(list(MUST_MOVE)))
+        .group_by("vehicle_id", "day", "signal")
+        .agg(
+            pl.col("value").first(),
+            pl.col("value").n_unique().alias("distinct"),
+            pl.len().alias("samples"),
+        )
+        # an engine that read 0 all day was off all day (a hybrid driving on electricity)
+        .filter(
+            (pl.col("distinct") == 1)
+            & (pl.col("samples") >= MIN_SAMPLES)
+            & ~((pl.col("signal") == ENGINE_SPEED) & (pl.col("value") == 0))
+        )
+        .drop("distinct")
+        .sort("vehicle_id", "day", "signal")
+    )
+
+
 def daily_indicators(telemetry: pa.Table | pl.DataFrame) -> pl.DataFrame:
     """The condition indicators of every vehicle and day in ``telemetry``.
 
     Long format ``(vehicle_id, day, indicator, value, samples)``. A vehicle-day
-    gets an indicator only if its model reports the signals and the day has at
-    least :data:`MIN_SAMPLES` of them: a missing row means "insufficient data",
-    never a guess.
+    gets an indicator only if its model reports the signals, the day has at
+    least :data:`MIN_SAMPLES` of them, and none of them is stuck
+    (:func:`stuck_signals`): a missing row means "insufficient data", never a
+    guess.
     """
     df = _long(telemetry)
     parts = [
@@ -309,4 +340,14 @@ def daily_indicators(telemetry: pa.Table | pl.DataFrame) -> pl.DataFrame:
         _pad_level(df),
     ]
     out = pl.concat([p.cast(FEATURE_SCHEMA) for p in parts])  # type: ignore[arg-type]
-    return out.filter(pl.col("samples") >= MIN_SAMPLES).sort("vehicle_id", "indicator", "day")
+    out = out.filter(pl.col("samples") >= MIN_SAMPLES)
+    stuck = stuck_signals(df)
+    if stuck.height:
+        uses = pl.DataFrame(
+            [(i.name, s) for i in INDICATORS for s in i.signals],
+            schema={"indicator": pl.String, "signal": pl.String},
+            orient="row",
+        )
+        spoiled = stuck.join(uses, on="signal").select("vehicle_id", "day", "indicator").unique()
+        out = out.join(spoiled, on=["vehicle_id", "day", "indicator"], how="anti")
+    return out.sort("vehicle_id", "indicator", "day")

@@ -28,11 +28,22 @@ from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.governed_read import governed_read
 from drivetrain.governance.provenance import record_output
 from drivetrain.health.anomaly import Detection, DetectorConfig, score_indicators
-from drivetrain.health.features import FEATURE_SCHEMA, INDICATORS, daily_indicators
+from drivetrain.health.features import (
+    FEATURE_SCHEMA,
+    INDICATORS,
+    daily_indicators,
+    stuck_signals,
+)
 from drivetrain.health.wear import remaining_life
 from drivetrain.lake import Lake
 
 Progress = Callable[[int, int], None]
+_LONG: dict[str, pl.DataType] = {
+    "vehicle_id": pl.String(),
+    "ts": pl.Datetime("us", "UTC"),
+    "signal": pl.String(),
+    "value": pl.Float64(),
+}
 SIGNALS = sorted({s for i in INDICATORS for s in i.signals})
 # How much an alarm on each indicator weighs when ranking vehicles: what it
 # threatens if ignored (engine damage and breakdown first, comfort last).
@@ -66,6 +77,7 @@ class ScanReport:
     ranking: pl.DataFrame  # vehicle_id, model_id, health, attention, anomalies, …
     detection: Detection
     wear: pl.DataFrame  # remaining life per vehicle and wear item
+    stuck: pl.DataFrame  # vehicle-days whose sensors read one value all day (not scored)
     features: pl.DataFrame
     days: int
     rows_read: int
@@ -152,6 +164,7 @@ def fleet_scan(
     days = _days(lake, telemetry_version, since, until)
     wanted = pc.field("signal").isin(pa.array(SIGNALS, pa.string()))
     parts: list[pl.DataFrame] = []
+    stuck: list[pl.DataFrame] = []
     rows = 0
     for n, day in enumerate(days, start=1):
         table = governed_read(
@@ -168,6 +181,7 @@ def fleet_scan(
         rows += table.num_rows
         if table.num_rows:
             parts.append(daily_indicators(table))
+            stuck.append(stuck_signals(table))
         if on_progress is not None:
             on_progress(n, len(days))
     features = pl.concat(parts) if parts else pl.DataFrame(schema=FEATURE_SCHEMA)
@@ -204,6 +218,7 @@ def fleet_scan(
         ranking=ranking,
         detection=detection,
         wear=wear,
+        stuck=pl.concat(stuck) if stuck else stuck_signals(pl.DataFrame(schema=_LONG)),
         features=features,
         days=len(days),
         rows_read=rows,
