@@ -7,8 +7,6 @@ from datetime import date
 from importlib.metadata import version as package_version
 from typing import Annotated
 
-import polars as pl
-import pyarrow.compute as pc
 import typer
 
 from drivetrain.cli.output import console, handle_errors, print_json, print_table, progress_bar
@@ -19,13 +17,10 @@ from drivetrain.errors import NotFound
 from drivetrain.fleet import VehicleRecord, list_vehicles
 from drivetrain.governance.access import AccessContext
 from drivetrain.governance.audit import AuditLog
-from drivetrain.governance.governed_read import governed_read
 from drivetrain.governance.principals import principal_named
 from drivetrain.governance.provenance import record_output
-from drivetrain.health.diagnosis import diagnose, urgency
 from drivetrain.health.dtc import DtcInterpretation, interpret_dtc
-from drivetrain.health.episodes import derive_episodes
-from drivetrain.health.scan import ScanReport, fleet_scan
+from drivetrain.health.scan import ScanReport, diagnose_vehicle, fleet_scan
 from drivetrain.lake import Lake
 from drivetrain.settings import Settings
 from drivetrain.state import migrate, session_scope
@@ -202,35 +197,11 @@ def diagnose_command(
     peers = [v for v in fleet if v.model_id == target.model_id]
     report = _scan(settings, as_, peers, quiet=True)
     context = AccessContext(principal_named(settings.resolved_principals_file, as_), PURPOSE)
-    lake, audit = Lake(settings.lake_dir), AuditLog(settings.data_dir)
-    events = governed_read(
-        lake, "dtc_events", context, [target], audit=audit, filter=pc.field("vehicle_id") == vehicle
+    found = diagnose_vehicle(
+        Lake(settings.lake_dir), context, target, report, audit=AuditLog(settings.data_dir)
     )
-    episodes = pl.from_arrow(derive_episodes(events))
-    assert isinstance(episodes, pl.DataFrame)
-    models = pl.DataFrame(
-        {"vehicle_id": [v.vehicle_id for v in peers], "model_id": [v.model_id for v in peers]}
-    )
-    causes = diagnose(
-        vehicle,
-        report.detection.anomalies,
-        report.wear,
-        episodes,
-        fleet_anomalies=report.detection.anomalies,
-        models=models,
-    )
-    output_id = record_output(
-        audit,
-        kind="health_diagnosis",
-        model="drivetrain.health.diagnosis (knowledge-base rules)",
-        version=package_version("drivetrain"),
-        params={"vehicle": vehicle, "scan": report.output_id},
-        inputs={t: v for t in ("telemetry", "dtc_events") if (v := lake.version(t)) is not None},
-        sources=[f"{c.cause_id}: {c.score:.1f}" for c in causes[:5]],
-        principal=context.principal.principal_id,
-        purpose=PURPOSE,
-    )
-    action = urgency(causes)
+    causes, output_id = found.causes, found.output_id
+    action = found.action
     if as_json:
         print_json(
             {

@@ -28,6 +28,8 @@ from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.governed_read import governed_read
 from drivetrain.governance.provenance import record_output
 from drivetrain.health.anomaly import Detection, DetectorConfig, score_indicators
+from drivetrain.health.diagnosis import Candidate, diagnose, urgency
+from drivetrain.health.episodes import derive_episodes
 from drivetrain.health.features import (
     FEATURE_SCHEMA,
     INDICATORS,
@@ -78,6 +80,7 @@ class ScanReport:
     detection: Detection
     wear: pl.DataFrame  # remaining life per vehicle and wear item
     stuck: pl.DataFrame  # vehicle-days whose sensors read one value all day (not scored)
+    models: pl.DataFrame  # vehicle_id, model_id of the vehicles the scan was given
     features: pl.DataFrame
     days: int
     rows_read: int
@@ -220,6 +223,7 @@ def fleet_scan(
         wear=wear,
         stuck=pl.concat(stuck) if stuck else stuck_signals(pl.DataFrame(schema=_LONG)),
         features=features,
+        models=models,
         days=len(days),
         rows_read=rows,
         vehicles=scanned.height,
@@ -230,3 +234,61 @@ def fleet_scan(
 
 def _sources(vehicle_ids: Iterable[str]) -> list[str]:
     return [f"vehicle {v}" for v in vehicle_ids]
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleDiagnosis:
+    """A vehicle's ranked likely causes, its recommended action, and the output's record."""
+
+    vehicle_id: str
+    causes: list[Candidate]
+    action: str
+    output_id: str | None
+
+
+def diagnose_vehicle(
+    lake: Lake,
+    context: AccessContext,
+    vehicle: VehicleRecordLike,
+    scan: ScanReport,
+    *,
+    audit: AuditLog | None = None,
+    enforcer: AccessEnforcer | None = None,
+) -> VehicleDiagnosis:
+    """Diagnose ``vehicle`` from a scan that included it and its peers, plus its DTC episodes.
+
+    The trouble codes are one more governed read (audited); the diagnosis is
+    recorded with the provenance API when ``audit`` is given.
+    """
+    vehicle_id = vehicle.vehicle_id
+    events = governed_read(
+        lake,
+        "dtc_events",
+        context,
+        [vehicle],
+        audit=audit,
+        enforcer=enforcer,
+        filter=pc.field("vehicle_id") == vehicle_id,
+    )
+    episodes = pl.from_arrow(derive_episodes(events))
+    assert isinstance(episodes, pl.DataFrame)
+    anomalies = scan.detection.anomalies
+    causes = diagnose(
+        vehicle_id, anomalies, scan.wear, episodes, fleet_anomalies=anomalies, models=scan.models
+    )
+    output_id = None
+    if audit is not None:
+        output_id = record_output(
+            audit,
+            kind="health_diagnosis",
+            model="drivetrain.health.diagnosis (knowledge-base rules)",
+            version=package_version("drivetrain"),
+            params={"vehicle": vehicle_id, "scan": scan.output_id},
+            inputs={
+                t: v for t in ("telemetry", "dtc_events") if (v := lake.version(t)) is not None
+            },
+            sources=[f"{c.cause_id}: {c.score:.1f}" for c in causes[:5]],
+            principal=context.principal.principal_id,
+            purpose=context.purpose,
+        )
+    return VehicleDiagnosis(vehicle_id, causes, urgency(causes), output_id)
