@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from drivetrain.cli.main import app
 from drivetrain.governance.audit import AuditLog
+from drivetrain.governance.provenance import explain
 from drivetrain.lake import Lake
 from drivetrain.settings import Settings
 
@@ -43,6 +44,11 @@ def test_scan_then_diagnose_the_top_vehicle(fleet: Settings) -> None:
     assert diagnosis["causes"] and diagnosis["causes"][0]["evidence"]
     kinds = {e.kind for e in AuditLog(fleet.data_dir).entries()}
     assert {"access", "ai_output"} <= kinds
+    # every output of the scan and the diagnosis can be explained, with its proof
+    for output_id, kind in ((scan["output_id"], "health_scan"),
+                            (diagnosis["output_id"], "health_diagnosis")):  # fmt: skip
+        explained = explain(AuditLog(fleet.data_dir), output_id)
+        assert explained.output_kind == kind and explained.principal == "fleet-health"
     code, out, err = run(fleet, "diagnose", top, "--as", "fleet-health")
     assert code == 0 and "how it was produced: drivetrain explain out-" in out
 
