@@ -97,3 +97,20 @@ def test_the_detector_beats_or_matches_the_thresholds_at_no_more_false_alarms(
         assert row["false_alarms_cusum"] <= row["false_alarms_threshold"] + 1, row
     detector = metrics.filter(pl.col("method") == "cusum")
     assert (detector["recall"].drop_nulls() > 0).all()  # every fault type is found at times
+
+
+def test_splitting_a_day_by_vehicle_changes_nothing(fleet: Settings) -> None:
+    from drivetrain.health import scan as scan_module
+    from drivetrain.health.features import daily_indicators
+
+    lake = Lake(fleet.lake_dir)
+    day = lake.partitions("telemetry")[3]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = lake.read("telemetry", filter=pc.field("date") == pa.scalar(day, pa.date32()))
+    whole = daily_indicators(table).sort("vehicle_id", "indicator", "day")
+    chunks = scan_module._vehicle_chunks(table, rows=table.num_rows // 5)
+    assert len(chunks) >= 4 and sum(c.num_rows for c in chunks) == table.num_rows
+    pieces = pl.concat([daily_indicators(c) for c in chunks]).sort("vehicle_id", "indicator", "day")
+    assert pieces.equals(whole)

@@ -69,7 +69,8 @@ WEAR_URGENCY: dict[str, float] = {
     "tyre_rr": 2.5,
     "traction_battery_balance": 2.0,
 }
-SOON_DAYS = 30.0  # a wear item due within this many days adds to a vehicle's attention
+SOON_DAYS = 30.0
+CHUNK_ROWS = 2_000_000  # indicator computation works on at most about this many rows  # a wear item due within this many days adds to a vehicle's attention
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,9 +183,9 @@ def fleet_scan(
             filter=(pc.field("date") == pa.scalar(day, pa.date32())) & wanted,
         )
         rows += table.num_rows
-        if table.num_rows:
-            parts.append(daily_indicators(table))
-            stuck.append(stuck_signals(table))
+        for chunk in _vehicle_chunks(table):
+            parts.append(daily_indicators(chunk))
+            stuck.append(stuck_signals(chunk))
         if on_progress is not None:
             on_progress(n, len(days))
     features = pl.concat(parts) if parts else pl.DataFrame(schema=FEATURE_SCHEMA)
@@ -230,6 +231,20 @@ def fleet_scan(
         elapsed_s=elapsed,
         output_id=output_id,
     )
+
+
+def _vehicle_chunks(table: pa.Table, rows: int = CHUNK_ROWS) -> list[pa.Table]:
+    """A day's rows split by vehicle into pieces of about ``rows`` rows (indicators are per
+    vehicle-day, so each piece is computed alone and working memory stays bounded)."""
+    if table.num_rows <= rows:
+        return [table] if table.num_rows else []
+    vehicles = pc.unique(table.column("vehicle_id")).sort()
+    pieces = -(-table.num_rows // rows)
+    size = -(-len(vehicles) // pieces)
+    return [
+        table.filter(pc.is_in(table.column("vehicle_id"), value_set=vehicles[i : i + size]))
+        for i in range(0, len(vehicles), size)
+    ]
 
 
 def _sources(vehicle_ids: Iterable[str]) -> list[str]:
