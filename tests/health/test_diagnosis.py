@@ -113,3 +113,44 @@ def test_the_knowledge_base_names_real_indicators_and_wear_items() -> None:
     for mode in knowledge_base():
         assert set(mode.indicators) <= set(INDICATORS_BY_NAME), mode.cause_id
         assert set(mode.wear) <= items, mode.cause_id
+
+
+def _service(rows: list[tuple[str, datetime, str]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows,
+        schema={"vehicle_id": pl.String, "ts": pl.Datetime("us", "UTC"), "operation": pl.String},
+        orient="row",
+    )
+
+
+def _battery_anomaly(onset: date) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "vehicle_id": ["v1"], "indicator": ["lv_min_v"], "basis": ["own"], "score": [3.0],
+            "onset_day": [onset], "alarm_day": [onset], "baseline": [12.5], "latest": [12.0],
+        }
+    )  # fmt: skip
+
+
+def test_a_repair_after_the_evidence_cuts_the_cause_and_one_before_raises_it() -> None:
+    episodes = pl.DataFrame(schema={"vehicle_id": pl.String, "dtc": pl.String})
+    anomaly = _battery_anomaly(date(2026, 3, 10))
+    plain = diagnose("v1", anomaly, NO_WEAR, episodes)[0]
+    fixed = diagnose(
+        "v1", anomaly, NO_WEAR, episodes,
+        service=_service([("v1", datetime(2026, 3, 12, tzinfo=UTC), "battery_replaced")]),
+    )[0]  # fmt: skip
+    again = diagnose(
+        "v1", anomaly, NO_WEAR, episodes,
+        service=_service([("v1", datetime(2026, 3, 1, tzinfo=UTC), "battery_charged")]),
+    )[0]  # fmt: skip
+    assert plain.cause_id == fixed.cause_id == again.cause_id == "weak_12v_battery"
+    assert fixed.score == pytest.approx(0.3 * plain.score)
+    assert "after all the evidence" in fixed.evidence[-1]
+    assert again.score == pytest.approx(plain.score + 1.5)
+    assert "came back after battery_charged" in again.evidence[-1]
+    other = diagnose(
+        "v1", anomaly, NO_WEAR, episodes,
+        service=_service([("v2", datetime(2026, 3, 12, tzinfo=UTC), "battery_replaced")]),
+    )[0]  # fmt: skip
+    assert other.score == pytest.approx(plain.score)  # another car's repair changes nothing

@@ -12,15 +12,18 @@ import typer
 from drivetrain.catalog import VehicleModel, get_vehicle_model
 from drivetrain.cli.output import console, handle_errors, print_json, print_table, progress_bar
 from drivetrain.errors import InputError
-from drivetrain.fleet import get_vehicle
+from drivetrain.fleet import get_vehicle, list_vehicles
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.keys import Keyring
+from drivetrain.governance.provenance import record_run
+from drivetrain.governance.pseudonyms import PseudonymKey
 from drivetrain.ingest import CampaignFilter, CollectionContext, VehicleTarget, list_campaigns
 from drivetrain.ingest.can_ingest import ingest_can_log
 from drivetrain.ingest.can_logs import read_can_log
 from drivetrain.ingest.fingerprint import identify
 from drivetrain.ingest.gate import collection_gate
 from drivetrain.ingest.obd_log import ingest_obd_log
+from drivetrain.ingest.service_records import ingest_service_records
 from drivetrain.lake import Lake
 from drivetrain.settings import Settings
 from drivetrain.state import migrate, session_scope
@@ -203,3 +206,59 @@ def identify_command(
             for m in matches
         ),
     )
+
+
+@app.command("service")
+@handle_errors
+def service(
+    ctx: typer.Context,
+    records: Annotated[Path, typer.Argument(help="Workshop records, CSV (see docs/ingest.md).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Import workshop records (repairs, replacements, codes cleared) keyed by VIN.
+
+    VINs become pseudonyms on the way in; rows with a bad VIN, an unregistered
+    vehicle, an unknown operation or an unreadable date are quarantined with
+    their line; importing the same file twice stores it once. Diagnosis reads
+    these records (a repair that did not help, a part replaced last week).
+    Example: drivetrain ingest service dealer-2026-10.csv
+    """
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    url = settings.resolved_state_url
+    migrate(url)
+    with session_scope(url) as session:
+        registered = {v.vehicle_id for v in list_vehicles(session)}
+    data_dir = settings.ensure_data_dir()
+    context = CollectionContext(source=f"service:{records.name}", purpose="vehicle_health")
+    result = ingest_service_records(
+        Lake(settings.lake_dir),
+        records,
+        PseudonymKey.load_or_create(data_dir),
+        registered,
+        context,
+    )
+    record_run(
+        AuditLog(data_dir),
+        context.run_id,
+        "ingest",
+        {
+            "source": context.source,
+            "rows": result.rows,
+            "rejected": len(result.rejects),
+            "tables": {"service_events": result.stored_version},
+        },
+        principal=context.source,
+        purpose=context.purpose,
+    )
+    summary = {
+        "run_id": context.run_id,
+        "records_stored": result.rows,
+        "records_quarantined": len(result.rejects),
+    }
+    if as_json:
+        print_json(summary)
+        return
+    print_table("service records imported", ("", "count"), summary.items())
+    for where, reason, _ in result.rejects[:10]:
+        console.print(f"[yellow]{where}[/]: {reason}", highlight=False)

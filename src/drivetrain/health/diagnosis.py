@@ -9,6 +9,10 @@ it supports:
 * a DTC episode of a matching code: 3 if still active, 1.5 if cleared, +1 per
   recurrence (a code that keeps coming back is no fluke);
 * a wear item at its limit: 3; due within 30 days: 2;
+* the workshop's records (``service_events``): evidence that came back after a
+  repair of the cause +1.5 (the repair did not fix it); a repair after all the
+  evidence cuts the cause to 30 % (probably fixed); codes cleared without a
+  repair that came back +1;
 * the same failure mode found on other vehicles of the model in the same scan
   adds nothing to the score, but is shown: a pattern across the fleet may be a
   field issue rather than bad luck.
@@ -27,6 +31,7 @@ from __future__ import annotations
 import fnmatch
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from importlib import resources
 
@@ -56,6 +61,7 @@ class FailureMode:
     indicators: tuple[str, ...] = ()
     dtcs: tuple[str, ...] = ()
     wear: tuple[str, ...] = ()
+    repairs: tuple[str, ...] = ()
 
     def matches_dtc(self, code: str) -> bool:
         return any(fnmatch.fnmatchcase(code, pattern) for pattern in self.dtcs)
@@ -74,10 +80,12 @@ class Candidate:
     evidence: list[str] = field(default_factory=list)
     codes: list[str] = field(default_factory=list)
     fleet_pattern: int = 0  # other vehicles of the model showing the same failure mode
+    since: list[date | None] = field(default_factory=list, repr=False)  # when each piece began
 
-    def add(self, weight: float, line: str) -> None:
+    def add(self, weight: float, line: str, since: date | None = None) -> None:
         self.score += weight
-        self.evidence.append(f"+{weight:.1f} {line}")
+        self.evidence.append(f"{weight:+.1f} {line}")
+        self.since.append(since)
 
 
 @cache
@@ -97,6 +105,7 @@ def knowledge_base() -> tuple[FailureMode, ...]:
                 indicators=tuple(entry.get("indicators", ())),
                 dtcs=tuple(entry.get("dtcs", ())),
                 wear=tuple(entry.get("wear", ())),
+                repairs=tuple(entry.get("repairs", ())),
             )
         except KeyError as exc:
             raise ConfigError(f"diagnosis.toml: a cause lacks {exc}") from None
@@ -118,6 +127,7 @@ def diagnose(
     *,
     fleet_anomalies: pl.DataFrame | None = None,
     models: pl.DataFrame | None = None,
+    service: pl.DataFrame | None = None,
 ) -> list[Candidate]:
     """Ranked likely causes for ``vehicle_id``.
 
@@ -145,6 +155,7 @@ def diagnose(
                     f"anomaly on {row['indicator']} since {row['onset_day']} "
                     f"(score {row['score']:.1f}, {row['basis']}; baseline "
                     f"{_num(row['baseline'])}, now {_num(row['latest'])})",
+                    row["onset_day"],
                 )
     for row in wear.filter(pl.col("vehicle_id") == vehicle_id).iter_rows(named=True):
         due = row["days_left"]
@@ -171,7 +182,7 @@ def diagnose(
         matched = [m for m in modes if m.matches_dtc(code)]
         for mode in matched:
             c = candidate(mode)
-            c.add(weight, line)
+            c.add(weight, line, row["first_seen"].date())
             c.codes.append(code)
             c.action = _more_urgent(c.action, _FROM_SEVERITY.get(meaning.severity, "drive_on"))
         if not matched:
@@ -186,11 +197,46 @@ def diagnose(
                     if meaning.causes
                     else "Read the freeze frame and the manufacturer's service information.",
                 )
-            found[key].add(weight, line)
+            found[key].add(weight, line, row["first_seen"].date())
             found[key].codes.append(code)
     if fleet_anomalies is not None and models is not None:
         _fleet_patterns(vehicle_id, found, modes, fleet_anomalies, models)
+    if service is not None:
+        _service_history(vehicle_id, found, modes, service)
     return sorted(found.values(), key=lambda c: (-c.score, c.cause_id))
+
+
+def _service_history(
+    vehicle_id: str,
+    found: dict[str, Candidate],
+    modes: tuple[FailureMode, ...],
+    service: pl.DataFrame,
+) -> None:
+    """Weigh each cause by the workshop's record of the vehicle.
+
+    A repair for the cause after which evidence appeared again: +1.5, the
+    repair did not fix it (look deeper). A repair after all the evidence: the
+    cause's weight falls to 30 % — it was probably fixed and the data has not
+    caught up. Codes cleared without a repair that came back: +1.
+    """
+    mine = service.filter(pl.col("vehicle_id") == vehicle_id).sort("ts")
+    by_mode = {m.cause_id: m for m in modes}
+    cleared = [ts.date() for ts in mine.filter(pl.col("operation") == "dtc_cleared")["ts"]]
+    for c in found.values():
+        mode = by_mode.get(c.cause_id)
+        dated = [d for d in c.since if d is not None]
+        if mode is not None and mode.repairs and dated:
+            repairs = mine.filter(pl.col("operation").is_in(list(mode.repairs)))
+            if repairs.height:
+                last = repairs.row(-1, named=True)
+                when = last["ts"].date()
+                if max(dated) > when:
+                    c.add(1.5, f"came back after {last['operation']} on {when}: look deeper", when)
+                else:
+                    cut = -0.7 * c.score
+                    c.add(cut, f"{last['operation']} on {when}, after all the evidence", when)
+        if c.codes and cleared and dated and max(dated) > cleared[-1]:
+            c.add(1.0, f"codes cleared on {cleared[-1]} without a repair came back", cleared[-1])
 
 
 def urgency(candidates: list[Candidate]) -> str:

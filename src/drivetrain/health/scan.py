@@ -22,7 +22,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from drivetrain.errors import InputError
+from drivetrain.errors import InputError, PolicyDenied
 from drivetrain.governance.access import AccessContext, AccessEnforcer, VehicleRecordLike
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.governed_read import governed_read
@@ -272,8 +272,9 @@ def diagnose_vehicle(
 ) -> VehicleDiagnosis:
     """Diagnose ``vehicle`` from a scan that included it and its peers, plus its DTC episodes.
 
-    The trouble codes are one more governed read (audited); the diagnosis is
-    recorded with the provenance API when ``audit`` is given.
+    The trouble codes and the workshop records are governed reads (audited; the
+    records are left out where the principal may not read them); the diagnosis
+    is recorded with the provenance API when ``audit`` is given.
     """
     vehicle_id = vehicle.vehicle_id
     events = governed_read(
@@ -287,9 +288,29 @@ def diagnose_vehicle(
     )
     episodes = pl.from_arrow(derive_episodes(events))
     assert isinstance(episodes, pl.DataFrame)
+    try:  # the workshop's records, where the principal may read them for this purpose
+        records = governed_read(
+            lake,
+            "service_events",
+            context,
+            [vehicle],
+            audit=audit,
+            enforcer=enforcer,
+            filter=pc.field("vehicle_id") == vehicle_id,
+        )
+        service = pl.from_arrow(records)
+        assert isinstance(service, pl.DataFrame)
+    except PolicyDenied:
+        service = None
     anomalies = scan.detection.anomalies
     causes = diagnose(
-        vehicle_id, anomalies, scan.wear, episodes, fleet_anomalies=anomalies, models=scan.models
+        vehicle_id,
+        anomalies,
+        scan.wear,
+        episodes,
+        fleet_anomalies=anomalies,
+        models=scan.models,
+        service=service,
     )
     output_id = None
     if audit is not None:

@@ -146,6 +146,27 @@ SIM_FAULTS = TableSpec(
     time_column="onset_ts",
 )
 
+SERVICE_EVENTS = TableSpec(
+    name="service_events",
+    description=(
+        "Workshop records: what was done to a vehicle and when (repairs, replacements, "
+        "codes cleared), from dealer and service systems; vehicles by pseudonym, never VIN."
+    ),
+    schema=_schema(
+        ("vehicle_id", pa.string(), False),
+        ("ts", TS, False),
+        ("operation", pa.string(), False),
+        ("odometer_km", pa.float64(), True),
+        ("description", pa.string(), True),
+        ("workshop", pa.string(), True),
+        ("source", pa.string(), False),
+        ("date", pa.date32(), False),
+    ),
+    partition_by=("date",),
+    key=("vehicle_id", "ts", "operation"),
+    derived={"date": "ts"},
+)
+
 QUARANTINE = TableSpec(
     name="quarantine",
     description="Rows refused on the way in, with the reason and where they came from.",
@@ -171,6 +192,7 @@ TABLES: dict[str, TableSpec] = {
         TELEMETRY,
         TELEMETRY_SEALED,
         DTC_EVENTS,
+        SERVICE_EVENTS,
         TRIPS,
         VEHICLES_SNAPSHOT,
         SIM_FAULTS,
