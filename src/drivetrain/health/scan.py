@@ -277,28 +277,22 @@ def diagnose_vehicle(
     is recorded with the provenance API when ``audit`` is given.
     """
     vehicle_id = vehicle.vehicle_id
-    events = governed_read(
-        lake,
-        "dtc_events",
-        context,
-        [vehicle],
-        audit=audit,
-        enforcer=enforcer,
-        filter=pc.field("vehicle_id") == vehicle_id,
-    )
-    episodes = pl.from_arrow(derive_episodes(events))
-    assert isinstance(episodes, pl.DataFrame)
-    try:  # the workshop's records, where the principal may read them for this purpose
-        records = governed_read(
+
+    def rows_of(table: str) -> pa.Table:
+        return governed_read(
             lake,
-            "service_events",
+            table,
             context,
             [vehicle],
             audit=audit,
             enforcer=enforcer,
             filter=pc.field("vehicle_id") == vehicle_id,
         )
-        service = pl.from_arrow(records)
+
+    episodes = pl.from_arrow(derive_episodes(rows_of("dtc_events")))
+    assert isinstance(episodes, pl.DataFrame)
+    try:  # the workshop's records, where the principal may read them for this purpose
+        service = pl.from_arrow(rows_of("service_events"))
         assert isinstance(service, pl.DataFrame)
     except PolicyDenied:
         service = None
