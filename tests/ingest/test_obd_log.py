@@ -12,7 +12,7 @@ from drivetrain.catalog import get_vehicle_model
 from drivetrain.cli.main import app
 from drivetrain.errors import InputError
 from drivetrain.ingest import Campaign, CampaignFilter, CollectionContext, VehicleTarget
-from drivetrain.ingest.obd_log import describe_dtc, ingest_obd_log, read_obd_log
+from drivetrain.ingest.obd_log import ingest_obd_log, read_obd_log
 from drivetrain.lake import Lake
 
 FIAT = get_vehicle_model("fiat-tipo")
@@ -47,11 +47,6 @@ def test_sae_j1979_worked_examples(tmp_path: Path) -> None:
     ]
     assert not log.rejects
 
-
-def test_j2012_descriptions() -> None:
-    assert "Thermostat" in describe_dtc("P0128")
-    assert "Misfire" in describe_dtc("P0300")
-    assert describe_dtc("P3FFF") == ""
 
 
 @pytest.mark.parametrize(
@@ -154,4 +149,4 @@ def test_cli(tmp_path: Path) -> None:
     )
     assert missing.exit_code == 66
     described = runner.invoke(app, ["catalog", "dtc", "p0128"])
-    assert "Thermostat" in described.stdout
+    assert "thermostat" in described.stdout.lower() and "P0128" in described.stdout

@@ -20,7 +20,7 @@ from drivetrain.catalog import (
 )
 from drivetrain.catalog.manifest_check import check_manifest
 from drivetrain.cli.output import console, handle_errors, print_json, print_table
-from drivetrain.ingest.obd_log import describe_dtc
+from drivetrain.health.dtc import interpret_dtc
 from drivetrain.settings import Settings
 
 app = typer.Typer(help="The signal catalog (VSS) and the vehicle models.", no_args_is_help=True)
@@ -116,12 +116,15 @@ def import_vss_command(
 @app.command("dtc")
 @handle_errors
 def dtc(code: Annotated[str, typer.Argument(help="A DTC such as P0128.")]) -> None:
-    """Describe a generic diagnostic trouble code (SAE J2012, from the obd package's table).
+    """Describe a diagnostic trouble code (SAE J2012); `drivetrain health dtc` says more.
 
     Example: drivetrain catalog dtc P0128
     """
-    description = describe_dtc(code.upper())
-    console.print(f"{code.upper()}: {description or 'no generic description (manufacturer code?)'}")
+    meaning = interpret_dtc(code)
+    text = meaning.description or (
+        "manufacturer-specific code" if meaning.defined_by == "manufacturer" else "not described"
+    )
+    console.print(f"{meaning.code}: {text}", highlight=False)
 
 
 manifest_app = typer.Typer(help="Decoder manifests of the vehicle models.", no_args_is_help=True)

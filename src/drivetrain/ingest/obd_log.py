@@ -11,7 +11,7 @@ then the ISO 15765-4 single frame: the PCI length byte and the response.
 Service 01 values are decoded with the SAE J1979 formulas of
 ``drivetrain.catalog.obd`` and mapped to VSS paths by the vehicle model's
 decoder manifest; service 03 (confirmed) and 07 (pending) DTCs are decoded
-with the ``obd`` package, which also supplies SAE J2012 descriptions. Lines
+with the ``obd`` package (their meaning: ``drivetrain.health.dtc``). Lines
 that cannot be read are returned as rejects with the line number and reason.
 """
 
@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-from obd.codes import DTC as DTC_DESCRIPTIONS
 from obd.decoders import parse_dtc
 
 from drivetrain.catalog import VehicleModel, get_pid
@@ -72,11 +71,6 @@ class ObdLog:
                 "status": [d[3] for d in self.dtcs],
             }
         )
-
-
-def describe_dtc(code: str) -> str:
-    """The SAE J2012 description of a generic code ('' if the table has none)."""
-    return str(DTC_DESCRIPTIONS.get(code, ""))
 
 
 def read_obd_log(path: Path, model: VehicleModel) -> ObdLog:
