@@ -73,3 +73,27 @@ def test_at_the_limit_and_too_short_are_said_as_such() -> None:
 def test_bad_settings_are_refused() -> None:
     with pytest.raises(InputError, match="min_days"):
         remaining_life(series("lv_min_v", [12.0] * 5), min_days=2)
+
+
+def test_the_vectorised_theil_sen_matches_scipy_group_by_group() -> None:
+    from scipy.stats import theilslopes
+
+    from drivetrain.health.wear import theil_sen
+
+    rng = np.random.default_rng(11)
+    rows = []
+    for g in range(40):
+        n = int(rng.integers(3, 15))
+        xs = np.sort(rng.choice(30, n, replace=False)).astype(float)
+        ys = rng.normal(0, 1, n) + rng.normal(0, 0.3) * xs
+        rows += [(f"v{g}", "lv_min_v", float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
+    points = pl.DataFrame(rows, schema=["vehicle_id", "indicator", "x", "y"], orient="row")
+    fits = theil_sen(points, ["vehicle_id", "indicator"], 0.90)
+    for g in range(40):
+        mine = points.filter(pl.col("vehicle_id") == f"v{g}")
+        ref = theilslopes(mine["y"].to_numpy(), mine["x"].to_numpy(), alpha=0.90)
+        got = fits.filter(pl.col("vehicle_id") == f"v{g}").row(0, named=True)
+        assert got["slope"] == pytest.approx(ref.slope)
+        assert got["intercept"] == pytest.approx(ref.intercept)
+        assert got["low_slope"] == pytest.approx(ref.low_slope)
+        assert got["high_slope"] == pytest.approx(ref.high_slope)

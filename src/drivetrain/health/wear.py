@@ -29,9 +29,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import polars as pl
-from scipy.stats import theilslopes
+from scipy.stats import norm
 
 from drivetrain.errors import InputError
 from drivetrain.health.features import INDICATORS_BY_NAME
@@ -67,12 +66,6 @@ RUL_SCHEMA = {
     "days_left_high": pl.Float64,
     "as_of": pl.Date,
 }
-
-
-def _days_to(limit: float, level: float, slope: float, horizon: float) -> float:
-    if slope == 0 or np.sign(limit - level) != np.sign(slope):
-        return float("inf")
-    return min((limit - level) / slope, horizon)
 
 
 def remaining_life(
@@ -112,44 +105,110 @@ def remaining_life(
         pl.col("onset_day"),
     )
     wanted = wanted.filter(pl.col("day") >= start)
-    rows: list[dict[str, object]] = []
-    for (vehicle, indicator), recent in wanted.group_by(
-        "vehicle_id", "indicator", maintain_order=True
-    ):
-        item = items[str(indicator)]
-        rows.append(_estimate(str(vehicle), item, recent, min_days, horizon_days, confidence))
-    return pl.DataFrame(rows, schema=RUL_SCHEMA)
+    group = ["vehicle_id", "indicator"]
+    points = wanted.with_columns(
+        (pl.col("day") - pl.col("day").min().over(group))
+        .dt.total_days()
+        .cast(pl.Float64)
+        .alias("x"),
+        pl.col("value").alias("y"),
+    )
+    fits = theil_sen(points, group, confidence).join(
+        points.group_by(group).agg(pl.col("day").max().alias("as_of")), on=group
+    )
+    limits = pl.DataFrame(
+        {
+            "indicator": [i.indicator for i in WEAR_ITEMS],
+            "item": [i.name for i in WEAR_ITEMS],
+            "limit": [i.limit for i in WEAR_ITEMS],
+            "up": [INDICATORS_BY_NAME[i.indicator].bad == "high" for i in WEAR_ITEMS],
+        }
+    )
+    return _status(fits.join(limits, on="indicator"), min_days, horizon_days)
 
 
-def _estimate(
-    vehicle: str,
-    item: WearItem,
-    recent: pl.DataFrame,
-    min_days: int,
-    horizon: float,
-    confidence: float,
-) -> dict[str, object]:
-    as_of = recent["day"].max()
-    row: dict[str, object] = {"vehicle_id": vehicle, "item": item.name, "as_of": as_of}
-    if recent.height < min_days:
-        return row | {"status": "insufficient_data"}
-    x = (recent["day"] - recent["day"].min()).dt.total_days().to_numpy().astype(float)
-    y = recent["value"].to_numpy()
-    fit = theilslopes(y, x, alpha=confidence)
-    level = float(fit.intercept + fit.slope * x[-1])
-    bad_up = INDICATORS_BY_NAME[item.indicator].bad == "high"
-    row |= {"level": level, "slope_per_day": float(fit.slope)}
-    if (level >= item.limit) if bad_up else (level <= item.limit):
-        return row | {"status": "at_limit", "days_left": 0.0, "days_left_low": 0.0,
-                      "days_left_high": 0.0}  # fmt: skip
-    toward = (fit.low_slope > 0) if bad_up else (fit.high_slope < 0)
-    if not toward:  # the interval includes no wear, or wear away from the limit
-        return row | {"status": "no_trend"}
-    fastest = fit.high_slope if bad_up else fit.low_slope
-    slowest = fit.low_slope if bad_up else fit.high_slope
-    return row | {
-        "status": "trend",
-        "days_left": _days_to(item.limit, level, float(fit.slope), horizon),
-        "days_left_low": _days_to(item.limit, level, float(fastest), horizon),
-        "days_left_high": _days_to(item.limit, level, float(slowest), horizon),
-    }
+def theil_sen(points: pl.DataFrame, group: list[str], confidence: float) -> pl.DataFrame:
+    """Theil-Sen slope, intercept and the slope's ``confidence`` interval, per group, at once.
+
+    The same estimates as ``scipy.stats.theilslopes`` (Sen 1968, the interval from
+    the normal approximation of Kendall's S, x without ties) — computed for every
+    group in one pass: all pairwise slopes by a self-join, then ranks.
+    ``points`` has the group columns, ``x`` and ``y``.
+    """
+    z = float(norm.ppf((1 - confidence) / 2))  # negative, as in scipy
+    pts = points.select(*group, "x", "y")
+    pairs = (
+        pts.join(pts, on=group, suffix="_b")
+        .filter(pl.col("x_b") > pl.col("x"))
+        .select(*group, ((pl.col("y_b") - pl.col("y")) / (pl.col("x_b") - pl.col("x"))).alias("s"))
+    )
+    stats = pts.group_by(group).agg(
+        pl.len().alias("n"),
+        pl.col("x").median().alias("x_med"),
+        pl.col("y").median().alias("y_med"),
+        pl.col("x").max().alias("x_last"),
+    )
+    slopes = pairs.group_by(group).agg(
+        pl.col("s").median().alias("slope"), pl.col("s").sort().alias("sorted")
+    )
+    n = pl.col("n").cast(pl.Float64)
+    sigma = (n * (n - 1) * (2 * n + 5) / 18).sqrt()
+    count = pl.col("sorted").list.len()
+    upper = pl.min_horizontal(((count - z * sigma) / 2).round(0).cast(pl.Int64), count - 1)
+    lower = pl.max_horizontal(((count + z * sigma) / 2).round(0).cast(pl.Int64) - 1, 0)
+    return (
+        stats.join(slopes, on=group, how="left")
+        .with_columns(
+            (pl.col("y_med") - pl.col("slope") * pl.col("x_med")).alias("intercept"),
+            pl.col("sorted").list.get(lower, null_on_oob=True).alias("low_slope"),
+            pl.col("sorted").list.get(upper, null_on_oob=True).alias("high_slope"),
+        )
+        .drop("sorted")
+    )
+
+
+def _status(fits: pl.DataFrame, min_days: int, horizon: float) -> pl.DataFrame:
+    """Level, status and days left (with interval) from each series' fit."""
+    level = pl.col("intercept") + pl.col("slope") * pl.col("x_last")
+    up = pl.col("up")
+    at_limit = (
+        pl.when(up)
+        .then(pl.col("level") >= pl.col("limit"))
+        .otherwise(pl.col("level") <= pl.col("limit"))
+    )
+    toward = pl.when(up).then(pl.col("low_slope") > 0).otherwise(pl.col("high_slope") < 0)
+    fastest = pl.when(up).then(pl.col("high_slope")).otherwise(pl.col("low_slope"))
+    slowest = pl.when(up).then(pl.col("low_slope")).otherwise(pl.col("high_slope"))
+
+    def days(slope: pl.Expr) -> pl.Expr:
+        left = (pl.col("limit") - pl.col("level")) / slope
+        return pl.when(left > 0).then(pl.min_horizontal(left, horizon)).otherwise(float("inf"))
+
+    enough = pl.col("n") >= min_days
+    status = (
+        pl.when(~enough)
+        .then(pl.lit("insufficient_data"))
+        .when(at_limit)
+        .then(pl.lit("at_limit"))
+        .when(toward)
+        .then(pl.lit("trend"))
+        .otherwise(pl.lit("no_trend"))
+    )
+    out = fits.with_columns(level.alias("level")).with_columns(status.alias("status"))
+    trend, limit_reached = pl.col("status") == "trend", pl.col("status") == "at_limit"
+
+    def when_trend(expr: pl.Expr) -> pl.Expr:
+        return pl.when(limit_reached).then(0.0).when(trend).then(expr).otherwise(None)
+
+    return (
+        out.with_columns(
+            when_trend(days(pl.col("slope"))).alias("days_left"),
+            when_trend(days(fastest)).alias("days_left_low"),
+            when_trend(days(slowest)).alias("days_left_high"),
+            pl.when(enough).then(pl.col("level")).alias("level"),
+            pl.when(enough).then(pl.col("slope")).alias("slope_per_day"),
+        )
+        .select(list(RUL_SCHEMA))
+        .cast(RUL_SCHEMA)  # type: ignore[arg-type]
+        .sort("vehicle_id", "item")
+    )
