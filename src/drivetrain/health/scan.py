@@ -186,6 +186,8 @@ def fleet_scan(
         for chunk in _vehicle_chunks(table):
             parts.append(daily_indicators(chunk))
             stuck.append(stuck_signals(chunk))
+        del table
+        pa.default_memory_pool().release_unused()  # give the day's buffers back to the OS
         if on_progress is not None:
             on_progress(n, len(days))
     features = pl.concat(parts) if parts else pl.DataFrame(schema=FEATURE_SCHEMA)
