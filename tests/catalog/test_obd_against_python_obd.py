@@ -34,3 +34,15 @@ def test_every_raw_value_decodes_the_same(pid: int) -> None:
     for raw in raws:
         data = int(raw).to_bytes(entry.data_bytes, "big")
         assert decode_pid(pid, data) == pytest.approx(python_obd(pid, data), rel=1e-9, abs=1e-9)
+
+
+def test_dtc_bytes_decode_like_python_obd() -> None:
+    from obd.decoders import parse_dtc
+
+    from drivetrain.catalog.obd import decode_dtc
+
+    for first in range(256):
+        for second in (0x00, 0x01, 0x28, 0x7F, 0xA5, 0xFF):
+            ref = parse_dtc((first, second))
+            # python-OBD prints hex letters of the last byte in lower case (P007f): J2012 is upper
+            assert decode_dtc(first, second) == (ref[0].upper() if ref else None), (first, second)

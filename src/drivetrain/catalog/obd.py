@@ -128,3 +128,19 @@ def encode_pid(pid: int, value: float) -> bytes:
     first, last = entry.raw_range
     raw = min(max(round((value - entry.offset) / entry.scale), first), last)
     return raw.to_bytes(entry.data_bytes, "big")
+
+
+_DTC_LETTERS = "PCBU"
+
+
+def decode_dtc(first: int, second: int) -> str | None:
+    """The trouble code two bytes of a service 03/07 response carry (SAE J1979), None for 0000.
+
+    Bits 7-6 of the first byte are the system letter (P, C, B, U), bits 5-4 the
+    first digit (0-3), bits 3-0 the second (hex), and the second byte the last two.
+    """
+    if not (0 <= first <= 0xFF and 0 <= second <= 0xFF):
+        raise ValueError(f"DTC bytes must be 0-255, got {first}, {second}")
+    if first == 0 and second == 0:
+        return None
+    return f"{_DTC_LETTERS[first >> 6]}{(first >> 4) & 0x3}{first & 0xF:X}{second:02X}"

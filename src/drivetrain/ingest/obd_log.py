@@ -11,7 +11,7 @@ then the ISO 15765-4 single frame: the PCI length byte and the response.
 Service 01 values are decoded with the SAE J1979 formulas of
 ``drivetrain.catalog.obd`` and mapped to VSS paths by the vehicle model's
 decoder manifest; service 03 (confirmed) and 07 (pending) DTCs are decoded
-with the ``obd`` package (their meaning: ``drivetrain.health.dtc``). Lines
+with ``drivetrain.catalog.obd.decode_dtc`` (their meaning: ``drivetrain.health.dtc``). Lines
 that cannot be read are returned as rejects with the line number and reason.
 """
 
@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-from obd.decoders import parse_dtc
 
 from drivetrain.catalog import VehicleModel, get_pid
+from drivetrain.catalog.obd import decode_dtc
 from drivetrain.errors import DrivetrainError, InputError
 from drivetrain.governance.audit import AuditLog
 from drivetrain.ingest.campaigns import CampaignFilter
@@ -104,9 +104,9 @@ def read_obd_log(path: Path, model: VehicleModel) -> ObdLog:
                 if len(pairs) < 2 * count:
                     raise InputError(f"{count} DTC(s) announced, {len(pairs) // 2} present")
                 for k in range(count):
-                    parsed = parse_dtc((pairs[2 * k], pairs[2 * k + 1]))
-                    if parsed is not None:
-                        log.dtcs.append((ts, parsed[0], ecu, DTC_STATUS[service]))
+                    code = decode_dtc(pairs[2 * k], pairs[2 * k + 1])
+                    if code is not None:
+                        log.dtcs.append((ts, code, ecu, DTC_STATUS[service]))
             else:
                 raise InputError(f"service 0x{service:02X} responses are not read")
         except DrivetrainError as exc:
