@@ -97,3 +97,19 @@ def test_the_vectorised_theil_sen_matches_scipy_group_by_group() -> None:
         assert got["intercept"] == pytest.approx(ref.intercept)
         assert got["low_slope"] == pytest.approx(ref.low_slope)
         assert got["high_slope"] == pytest.approx(ref.high_slope)
+
+
+def test_failure_probability_within_30_days_follows_the_arithmetic() -> None:
+    rng = np.random.default_rng(2)
+    soon = list(12.6 - 0.05 * np.arange(14) + rng.normal(0, 0.01, 14))  # ~8 days left
+    late = list(12.6 - 0.005 * np.arange(14) + rng.normal(0, 0.001, 14))  # ~130 days left
+    flat = list(12.55 + rng.normal(0, 0.02, 14))
+    rows = pl.concat(
+        [series("lv_min_v", soon, "soon"), series("lv_min_v", late, "late"),
+         series("lv_min_v", flat, "flat"), series("pad_wear_pct", [95.0] * 6, "worn")]
+    )  # fmt: skip
+    p = dict(remaining_life(rows).select("vehicle_id", "p_fail_30d").iter_rows())
+    assert p["soon"] > 0.95 and p["late"] < 0.05 and p["worn"] == 1.0
+    assert 0.0 <= p["flat"] < 0.5
+    short = remaining_life(series("lv_min_v", [12.5, 12.4, 12.3]))
+    assert short["p_fail_30d"].to_list() == [None]

@@ -64,8 +64,10 @@ RUL_SCHEMA = {
     "days_left": pl.Float64,
     "days_left_low": pl.Float64,
     "days_left_high": pl.Float64,
+    "p_fail_30d": pl.Float64,  # probability of reaching the limit within 30 days
     "as_of": pl.Date,
 }
+HORIZON_DAYS = 30.0
 
 
 def remaining_life(
@@ -124,7 +126,18 @@ def remaining_life(
             "up": [INDICATORS_BY_NAME[i.indicator].bad == "high" for i in WEAR_ITEMS],
         }
     )
-    return _status(fits.join(limits, on="indicator"), min_days, horizon_days)
+    return _status(fits.join(limits, on="indicator"), min_days, horizon_days, confidence)
+
+
+def _p_fail(confidence: float, enough: pl.Expr, at_limit: pl.Expr) -> pl.Expr:
+    z = float(norm.ppf(0.5 + confidence / 2))
+    sigma = pl.max_horizontal((pl.col("high_slope") - pl.col("low_slope")) / (2 * z), 1e-12)
+    needed = (pl.col("limit") - pl.col("level")) / HORIZON_DAYS  # the slope that just gets there
+    towards = pl.when(pl.col("up")).then(1.0).otherwise(-1.0)
+    # P(slope beyond `needed` in the bad direction), with slope ~ N(slope, sigma)
+    score = towards * (pl.col("slope") - needed) / sigma
+    p = score.map_batches(lambda s: pl.Series(norm.cdf(s.to_numpy())), return_dtype=pl.Float64)
+    return pl.when(~enough).then(None).when(at_limit).then(1.0).otherwise(p)
 
 
 def theil_sen(points: pl.DataFrame, group: list[str], confidence: float) -> pl.DataFrame:
@@ -167,8 +180,14 @@ def theil_sen(points: pl.DataFrame, group: list[str], confidence: float) -> pl.D
     )
 
 
-def _status(fits: pl.DataFrame, min_days: int, horizon: float) -> pl.DataFrame:
-    """Level, status and days left (with interval) from each series' fit."""
+def _status(fits: pl.DataFrame, min_days: int, horizon: float, confidence: float) -> pl.DataFrame:
+    """Level, status, days left (with interval) and 30-day failure probability per series.
+
+    The probability treats the slope as normal, centred on the Theil-Sen slope with
+    the spread its interval implies (half-width / z): the chance that the item
+    wears at least fast enough to reach its limit within :data:`HORIZON_DAYS`.
+    An item at its limit has probability 1; one without enough data, none.
+    """
     level = pl.col("intercept") + pl.col("slope") * pl.col("x_last")
     up = pl.col("up")
     at_limit = (
@@ -205,6 +224,7 @@ def _status(fits: pl.DataFrame, min_days: int, horizon: float) -> pl.DataFrame:
             when_trend(days(pl.col("slope"))).alias("days_left"),
             when_trend(days(fastest)).alias("days_left_low"),
             when_trend(days(slowest)).alias("days_left_high"),
+            _p_fail(confidence, enough, at_limit).alias("p_fail_30d"),
             pl.when(enough).then(pl.col("level")).alias("level"),
             pl.when(enough).then(pl.col("slope")).alias("slope_per_day"),
         )
