@@ -292,6 +292,19 @@ def _pad_level(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _detached(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with its own string buffers.
+
+    Polars string columns are views: a few thousand indicator rows computed from
+    a day of telemetry would otherwise keep that whole day's strings alive (about
+    0.27 GB per day on a 10,000-vehicle fleet, measured), and a month's scan grew
+    to 10 GB. A round trip through Arrow's plain strings copies just the values.
+    """
+    copied = pl.from_arrow(frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
+    assert isinstance(copied, pl.DataFrame)
+    return copied
+
+
 def stuck_signals(telemetry: pa.Table | pl.DataFrame) -> pl.DataFrame:
     """Vehicle-days on which a signal that must move while a car is used did not move.
 
@@ -317,6 +330,7 @@ def stuck_signals(telemetry: pa.Table | pl.DataFrame) -> pl.DataFrame:
         )
         .drop("distinct")
         .sort("vehicle_id", "day", "signal")
+        .pipe(_detached)
     )
 
 
@@ -350,4 +364,4 @@ def daily_indicators(telemetry: pa.Table | pl.DataFrame) -> pl.DataFrame:
         )
         spoiled = stuck.join(uses, on="signal").select("vehicle_id", "day", "indicator").unique()
         out = out.join(spoiled, on=["vehicle_id", "day", "indicator"], how="anti")
-    return out.sort("vehicle_id", "indicator", "day")
+    return _detached(out.sort("vehicle_id", "indicator", "day"))
