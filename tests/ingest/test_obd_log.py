@@ -150,3 +150,40 @@ def test_cli(tmp_path: Path) -> None:
     assert missing.exit_code == 66
     described = runner.invoke(app, ["catalog", "dtc", "p0128"])
     assert "thermostat" in described.stdout.lower() and "P0128" in described.stdout
+
+
+def test_service_04_clears_the_codes_set_and_episodes_recur(tmp_path: Path) -> None:
+    import polars as pl
+
+    from drivetrain.health.episodes import derive_episodes
+
+    lake = Lake(tmp_path / "lake")
+    first = GOOD  # 7E8 sets P0128 and P0300 at 08:00:01; 7E9 has C0123 pending
+    later = """\
+2026-10-02T09:00:00.000000Z 7E8 01 44
+2026-10-03T10:00:00.000000Z 7E8 04 43 01 01 28
+"""
+    for name, text in (("day1.log", first), ("day2.log", later)):
+        path = tmp_path / name
+        path.write_text(text)
+        report = ingest_obd_log(
+            lake, path, vehicle_id="v1", model=FIAT,
+            context=CollectionContext("obd:test", "vehicle_health"),
+        )  # fmt: skip
+    assert report.dtcs_cleared == 2  # 7E8's two codes; the other ECU's code stays
+    events = pl.from_arrow(lake.read("dtc_events"))
+    assert isinstance(events, pl.DataFrame)
+    cleared = events.filter(pl.col("status") == "cleared").sort("dtc")
+    assert cleared.select("dtc", "ecu").rows() == [("P0128", "0x7E8"), ("P0300", "0x7E8")]
+    episodes = pl.from_arrow(derive_episodes(lake.read("dtc_events")))
+    assert isinstance(episodes, pl.DataFrame)
+    p0128 = episodes.filter(pl.col("dtc") == "P0128").sort("recurrence")
+    assert p0128["recurrence"].to_list() == [0, 1] and p0128["active"].to_list() == [False, True]
+    # importing the same logs again stores nothing twice
+    before = lake.read("dtc_events").num_rows
+    for name in ("day1.log", "day2.log"):
+        ingest_obd_log(
+            lake, tmp_path / name, vehicle_id="v1", model=FIAT,
+            context=CollectionContext("obd:test", "vehicle_health"),
+        )  # fmt: skip
+    assert lake.read("dtc_events").num_rows == before

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from drivetrain.catalog import VehicleModel, get_pid
 from drivetrain.catalog.obd import decode_dtc
@@ -34,13 +35,13 @@ from drivetrain.ingest.sink import (
     CollectionContext,
     WriteReport,
     quarantine_records,
-    write_records,
     write_telemetry,
 )
-from drivetrain.lake import Lake
+from drivetrain.lake import Lake, table_spec
 
 TS = pa.timestamp("us", tz="UTC")
 DTC_STATUS = {0x43: "confirmed", 0x47: "pending"}
+CLEARED = 0x44  # positive response to service 04, "clear diagnostic information"
 
 
 @dataclass(slots=True)
@@ -49,6 +50,7 @@ class ObdLog:
 
     signals: list[tuple[datetime, str, float]] = field(default_factory=list)
     dtcs: list[tuple[datetime, str, str, str]] = field(default_factory=list)
+    clears: list[tuple[datetime, str]] = field(default_factory=list)  # service 04 answered
     rejects: list[tuple[int, str, str]] = field(default_factory=list)  # line no, reason, text
 
     def telemetry(self, vehicle_id: str) -> pa.Table:
@@ -62,15 +64,20 @@ class ObdLog:
         )
 
     def dtc_events(self, vehicle_id: str) -> pa.Table:
-        return pa.table(
-            {
-                "vehicle_id": [vehicle_id] * len(self.dtcs),
-                "ts": pa.array([d[0] for d in self.dtcs], TS),
-                "dtc": [d[1] for d in self.dtcs],
-                "ecu": [d[2] for d in self.dtcs],
-                "status": [d[3] for d in self.dtcs],
-            }
-        )
+        return _events(vehicle_id, self.dtcs)
+
+
+def _events(vehicle_id: str, rows: list[tuple[datetime, str, str, str]]) -> pa.Table:
+    return pa.table(
+        {
+            "vehicle_id": [vehicle_id] * len(rows),
+            "ts": pa.array([r[0] for r in rows], TS),
+            "dtc": pa.array([r[1] for r in rows], pa.string()),
+            "ecu": pa.array([r[2] for r in rows], pa.string()),
+            "status": pa.array([r[3] for r in rows], pa.string()),
+        },
+        schema=table_spec("dtc_events").input_schema,
+    )
 
 
 def read_obd_log(path: Path, model: VehicleModel) -> ObdLog:
@@ -107,6 +114,8 @@ def read_obd_log(path: Path, model: VehicleModel) -> ObdLog:
                     code = decode_dtc(pairs[2 * k], pairs[2 * k + 1])
                     if code is not None:
                         log.dtcs.append((ts, code, ecu, DTC_STATUS[service]))
+            elif service == CLEARED:  # the ECU confirms its trouble codes were cleared
+                log.clears.append((ts, ecu))
             else:
                 raise InputError(f"service 0x{service:02X} responses are not read")
         except DrivetrainError as exc:
@@ -150,6 +159,7 @@ class ObdIngestReport:
     dtc_events: int
     rejected_lines: int
     duplicates: int = 0
+    dtcs_cleared: int = 0
 
 
 def ingest_obd_log(
@@ -167,8 +177,11 @@ def ingest_obd_log(
     telemetry = log.telemetry(vehicle_id)
     fresh = drop_stored(lake, telemetry)  # re-ingesting a log stores nothing twice
     report = write_telemetry(lake, fresh, context, campaigns=campaigns, audit=audit)
-    if log.dtcs:
-        write_records(lake, "dtc_events", log.dtc_events(vehicle_id), context)
+    events = log.dtc_events(vehicle_id)
+    cleared = _cleared(lake, vehicle_id, events, log.clears)
+    if events.num_rows or cleared.num_rows:
+        # merged on (vehicle, time, code): re-ingesting a log stores its codes once
+        lake.merge("dtc_events", pa.concat_tables([events, cleared]), run_id=context.run_id)
     quarantine_records(
         lake,
         context,
@@ -177,5 +190,43 @@ def ingest_obd_log(
         vehicle_id=vehicle_id,
     )
     return ObdIngestReport(
-        report, len(log.dtcs), len(log.rejects), telemetry.num_rows - fresh.num_rows
+        report,
+        len(log.dtcs),
+        len(log.rejects),
+        telemetry.num_rows - fresh.num_rows,
+        cleared.num_rows,
     )
+
+
+def _cleared(
+    lake: Lake, vehicle_id: str, events: pa.Table, clears: list[tuple[datetime, str]]
+) -> pa.Table:
+    """A ``cleared`` event for every code an ECU had set when it answered service 04."""
+    rows: list[tuple[datetime, str, str, str]] = []
+    if clears:
+        known = events
+        if lake.exists("dtc_events"):
+            stored = lake.read(
+                "dtc_events",
+                columns=["vehicle_id", "ts", "dtc", "ecu", "status"],
+                filter=pc.field("vehicle_id") == vehicle_id,
+            )
+            known = pa.concat_tables([stored.cast(events.schema), events])
+        history = sorted(
+            zip(
+                known["ts"].to_pylist(),
+                known["dtc"].to_pylist(),
+                known["ecu"].to_pylist(),
+                known["status"].to_pylist(),
+                strict=True,
+            )
+        )
+        for at, ecu in sorted(clears):
+            latest: dict[str, str] = {}
+            for ts, code, source, status in history:
+                if ts < at and source == ecu:
+                    latest[code] = status
+            new = [(at, c, ecu, "cleared") for c, st in sorted(latest.items()) if st != "cleared"]
+            rows += new
+            history = sorted(history + new)
+    return _events(vehicle_id, rows)
