@@ -17,7 +17,8 @@ from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.keys import Keyring
 from drivetrain.governance.provenance import record_run
 from drivetrain.governance.pseudonyms import PseudonymKey
-from drivetrain.ingest import CampaignFilter, CollectionContext, VehicleTarget, list_campaigns
+from drivetrain.ingest import CampaignFilter, CollectionContext, list_campaigns
+from drivetrain.ingest.campaigns import targets_of
 from drivetrain.ingest.can_ingest import ingest_can_log
 from drivetrain.ingest.can_logs import read_can_log
 from drivetrain.ingest.fingerprint import identify
@@ -60,9 +61,8 @@ def _source(ctx: typer.Context, vehicle: str, model_id: str | None = None) -> _S
     with session_scope(url) as session:
         record = get_vehicle(session, vehicle)
         campaigns = list_campaigns(session, active_only=True)
-        target = VehicleTarget(record.brand, record.model_id, record.market)
         keyring = Keyring.load_or_create(settings.ensure_data_dir())
-        gate = collection_gate(session, keyring, campaigns, {vehicle: target})
+        gate = collection_gate(session, keyring, campaigns, targets_of([record]))
     if model_id is not None and model_id != record.model_id:
         raise InputError(
             f"vehicle {vehicle} is registered as a {record.model_id}, not a {model_id}",

@@ -29,7 +29,7 @@ from drivetrain.governance.pseudonyms import PseudonymKey
 from drivetrain.governance.sealing import Sealer
 from drivetrain.governance.subjects import list_subjects
 from drivetrain.ingest import Campaign, create_campaign, get_campaign, list_campaigns
-from drivetrain.ingest.campaigns import VehicleTarget
+from drivetrain.ingest.campaigns import targets_of
 from drivetrain.ingest.gate import collection_gate
 from drivetrain.lake import TABLES, Lake
 from drivetrain.settings import Settings
@@ -82,7 +82,7 @@ def run_simulation(
     pseudonyms = PseudonymKey.load_or_create(data_dir)
     keyring = Keyring.load_or_create(data_dir)
     fleet, _, start = plan_fleet(config, pseudonyms)
-    targets = {r.vehicle_id: VehicleTarget(r.brand, r.model_id, r.market) for r in fleet.records}
+    targets = targets_of(fleet.records)
     # One transaction: the vehicles, the data keys the gate creates, and (once the lake
     # writes succeed) the commit; a failure on either side undoes both.
     with session_scope(url) as session:
@@ -174,9 +174,7 @@ def run_demo(
         story = register_owners(session, fleet.records, start, config.days)
         session.flush()
         window = (start - timedelta(days=1), start + timedelta(days=config.days + 1))
-        targets = {
-            r.vehicle_id: VehicleTarget(r.brand, r.model_id, r.market) for r in fleet.records
-        }
+        targets = targets_of(fleet.records)
         gate = collection_gate(
             session, Keyring.load_or_create(data_dir), campaigns, targets, *window
         )

@@ -32,11 +32,11 @@ from drivetrain.ingest import (
     Campaign,
     CampaignFilter,
     CollectionContext,
-    VehicleTarget,
     WriteReport,
     new_run_id,
     write_telemetry,
 )
+from drivetrain.ingest.campaigns import targets_of
 from drivetrain.lake import TABLES, Lake
 
 BLOCK_SIZE = 250
@@ -203,7 +203,7 @@ def iter_telemetry(
 def _filter(campaigns: Sequence[Campaign] | None, fleet: Fleet) -> CampaignFilter | None:
     if campaigns is None:
         return None
-    targets = {r.vehicle_id: VehicleTarget(r.brand, r.model_id, r.market) for r in fleet.records}
+    targets = targets_of(fleet.records)
     return CampaignFilter(campaigns, targets)
 
 

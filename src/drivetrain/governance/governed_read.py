@@ -253,10 +253,13 @@ def _personal(
     """The opened personal rows ``telemetry`` shows in this read (none without permission)."""
     if "telemetry" not in filters:
         return {}
+    if opener is None:  # nothing could be opened: no need to decide who may see it
+        details["personal"] = {"opened": 0, "reason": "no opener"}
+        return {}
     enforcer = enforcer or default_enforcer()
     assessment = enforcer.assess_vehicles(context, SEALED_TABLE, vehicles)
-    if opener is None or not assessment.permitted:
-        details["personal"] = {"opened": 0, "reason": "no opener" if opener is None else "denied"}
+    if not assessment.permitted:
+        details["personal"] = {"opened": 0, "reason": "denied"}
         return {}
     wanted = pc.field("vehicle_id").isin(pa.array(sorted(assessment.permitted), pa.string()))
     sealed = lake.dataset(SEALED_TABLE, versions.get(SEALED_TABLE)).to_table(filter=wanted)

@@ -154,17 +154,21 @@ def _per_day(df: pl.DataFrame, path: str, indicator: str, stat: pl.Expr) -> pl.D
     )
 
 
-def _with_speed(df: pl.DataFrame, path: str, name: str) -> pl.DataFrame:
-    """Samples of ``path`` with the vehicle speed logged nearest to them (within 2 s)."""
-    speed = _signal(df, SPEED, "speed").drop("day")
-    return _signal(df, path, name).join_asof(
-        speed,
+def _nearest(left: pl.DataFrame, df: pl.DataFrame, path: str, name: str) -> pl.DataFrame:
+    """``left`` with signal ``path`` (as ``name``) logged nearest to each of its rows (<= 2 s)."""
+    return left.join_asof(
+        _signal(df, path, name).drop("day"),
         on="ts",
         by="vehicle_id",
         strategy="nearest",
         tolerance=MAX_CLOCK_SKEW_US,
         check_sortedness=False,
     )
+
+
+def _with_speed(df: pl.DataFrame, path: str, name: str) -> pl.DataFrame:
+    """Samples of ``path`` with the vehicle speed logged nearest to them (within 2 s)."""
+    return _nearest(_signal(df, path, name), df, SPEED, "speed")
 
 
 def _coolant_warm(df: pl.DataFrame) -> pl.DataFrame:
@@ -185,16 +189,8 @@ def _coolant_warm(df: pl.DataFrame) -> pl.DataFrame:
 
 def _rpm_jitter(df: pl.DataFrame) -> pl.DataFrame:
     rpm = _with_speed(df, ENGINE_SPEED, "rpm")
-    load = _signal(df, ENGINE_LOAD, "load").drop("day")
-    if load.height:
-        rpm = rpm.join_asof(
-            load,
-            on="ts",
-            by="vehicle_id",
-            strategy="nearest",
-            tolerance=MAX_CLOCK_SKEW_US,
-            check_sortedness=False,
-        )
+    if df.filter(pl.col("signal") == ENGINE_LOAD).height:
+        rpm = _nearest(rpm, df, ENGINE_LOAD, "load")
     else:  # a model without an engine-load signal: steady speed alone
         rpm = rpm.with_columns(pl.lit(0.0).alias("load"))
     step = {c: pl.col(c).diff().over("vehicle_id") for c in ("rpm", "speed", "load", "ts")}
@@ -244,16 +240,7 @@ def _tyre_deltas(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _cell_spread(df: pl.DataFrame) -> pl.DataFrame:
-    high = _signal(df, CELL_MAX, "high")
-    low = _signal(df, CELL_MIN, "low").drop("day")
-    both = high.join_asof(
-        low,
-        on="ts",
-        by="vehicle_id",
-        strategy="nearest",
-        tolerance=MAX_CLOCK_SKEW_US,
-        check_sortedness=False,
-    ).drop_nulls("low")
+    both = _nearest(_signal(df, CELL_MAX, "high"), df, CELL_MIN, "low").drop_nulls("low")
     return _rows(
         both.group_by("vehicle_id", "day").agg(
             (pl.col("high") - pl.col("low")).quantile(0.95).alias("value"),

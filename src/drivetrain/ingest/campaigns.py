@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -47,6 +47,22 @@ class VehicleTarget:
     brand: str
     model_id: str
     market: str
+
+
+class _Registered(Protocol):
+    @property
+    def vehicle_id(self) -> str: ...
+    @property
+    def brand(self) -> str: ...
+    @property
+    def model_id(self) -> str: ...
+    @property
+    def market(self) -> str: ...
+
+
+def targets_of(vehicles: Iterable[_Registered]) -> dict[str, VehicleTarget]:
+    """Vehicle id -> what campaigns target it by, for registered vehicle records."""
+    return {v.vehicle_id: VehicleTarget(v.brand, v.model_id, v.market) for v in vehicles}
 
 
 @dataclass(frozen=True, slots=True)

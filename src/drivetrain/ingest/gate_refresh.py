@@ -29,7 +29,7 @@ from drivetrain.errors import DrivetrainError, InputError, NotFound
 from drivetrain.fleet import list_vehicles
 from drivetrain.governance.keys import Keyring
 from drivetrain.ingest.campaign_store import list_campaigns
-from drivetrain.ingest.campaigns import CampaignFilter, VehicleTarget
+from drivetrain.ingest.campaigns import CampaignFilter, targets_of
 from drivetrain.ingest.gate import collection_gate
 from drivetrain.state import session_scope
 
@@ -64,9 +64,7 @@ class ControlPlaneGate:
         with session_scope(self.state_url) as session:
             campaigns = list_campaigns(session, active_only=True)
             registered = list_vehicles(session)
-            targets = {
-                v.vehicle_id: VehicleTarget(v.brand, v.model_id, v.market) for v in registered
-            }
+            targets = targets_of(registered)
             # no active campaign means nothing is collected, as for every other source
             gate = collection_gate(session, self.keyring, campaigns, targets)
         models: dict[str, VehicleModel] = {}
