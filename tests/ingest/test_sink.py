@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -149,3 +149,31 @@ def test_legal_basis_with_dictionary_signals_and_a_quarantined_path(
     report = write_telemetry(lake, data, context, legal_basis=NoLocationAfter(0))
     assert (report.rows_written, report.rows_quarantined) == (1, 1)
     assert lake.read("quarantine").num_rows == 1
+
+
+def test_timestamps_from_a_wrong_clock_are_quarantined(
+    lake: Lake, context: CollectionContext
+) -> None:
+    now = datetime.now(UTC)
+    stamps = [
+        TS,
+        datetime(2000, 1, 1, tzinfo=UTC),  # plausible to ingestion; the health scan judges it
+        datetime(1970, 1, 1, 0, 0, 5, tzinfo=UTC),  # an epoch counter restarted
+        now + timedelta(hours=12),  # within a day of drift: kept
+        now + timedelta(days=3),  # the future
+    ]
+    data = pa.table(
+        {
+            "vehicle_id": ["v1"] * 5,
+            "ts": pa.array(stamps, pa.timestamp("us", tz="UTC")),
+            "signal": ["Vehicle.Speed"] * 5,
+            "value": [1.0, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
+    report = write_telemetry(lake, data, context)
+    assert sorted(lake.read("telemetry")["value"].to_pylist()) == [1.0, 2.0, 4.0]
+    reasons = {q["location"]: q["reason"] for q in lake.read("quarantine").to_pylist()}
+    assert set(reasons) == {"row 2", "row 4"}
+    assert reasons["row 2"].startswith("timestamp is before 1996")
+    assert reasons["row 4"].startswith("timestamp is more than a day in the future")
+    assert report.rows_quarantined == 2

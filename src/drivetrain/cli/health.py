@@ -154,6 +154,7 @@ def scan(
         "vehicles_needing_attention": report.ranking.height,
         "insufficient_data": report.detection.insufficient.height,
         "stuck_sensor_days": report.stuck.height,
+        "clock_jump_days": report.clock.select("vehicle_id", "day").n_unique(),
         "output_id": report.output_id,
     }
     if as_json:
@@ -168,7 +169,9 @@ def scan(
         f"{report.rows_read:,} rows over {report.days} days in {report.elapsed_s:.1f} s "
         f"({report.rows_per_s:,.0f} rows/s); {summary['insufficient_data']} vehicle-indicator "
         "series had too little history for a baseline (judged against peers only); "
-        f"{report.stuck.height} vehicle-day signals read one value all day (stuck: not scored)"
+        f"{report.stuck.height} vehicle-day signals read one value all day (stuck: not scored); "
+        f"{summary['clock_jump_days']} vehicle-days had inconsistent timestamps (clock jump: "
+        "not scored)"
     )
     if report.output_id:
         console.print(f"[dim]how it was produced: drivetrain explain {report.output_id}[/]")

@@ -28,6 +28,12 @@ from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.governed_read import governed_read
 from drivetrain.governance.provenance import record_output
 from drivetrain.health.anomaly import Detection, DetectorConfig, score_indicators
+from drivetrain.health.clock import (
+    ODOMETER,
+    clock_faults,
+    odometer_backwards_across_days,
+    odometer_days,
+)
 from drivetrain.health.diagnosis import Candidate, diagnose, urgency
 from drivetrain.health.episodes import derive_episodes
 from drivetrain.health.features import (
@@ -46,7 +52,8 @@ _LONG: dict[str, pl.DataType] = {
     "signal": pl.String(),
     "value": pl.Float64(),
 }
-SIGNALS = sorted({s for i in INDICATORS for s in i.signals})
+_NO_ODO = odometer_days(pl.DataFrame(schema=_LONG))
+SIGNALS = sorted({s for i in INDICATORS for s in i.signals} | {ODOMETER})
 # How much an alarm on each indicator weighs when ranking vehicles: what it
 # threatens if ignored (engine damage and breakdown first, comfort last).
 URGENCY: dict[str, float] = {
@@ -81,6 +88,7 @@ class ScanReport:
     detection: Detection
     wear: pl.DataFrame  # remaining life per vehicle and wear item
     stuck: pl.DataFrame  # vehicle-days whose sensors read one value all day (not scored)
+    clock: pl.DataFrame  # vehicle-days whose timestamps are inconsistent (not scored)
     models: pl.DataFrame  # vehicle_id, model_id of the vehicles the scan was given
     features: pl.DataFrame
     days: int
@@ -169,6 +177,8 @@ def fleet_scan(
     wanted = pc.field("signal").isin(pa.array(SIGNALS, pa.string()))
     parts: list[pl.DataFrame] = []
     stuck: list[pl.DataFrame] = []
+    clock: list[pl.DataFrame] = []
+    odometer: list[pl.DataFrame] = []
     rows = 0
     for n, day in enumerate(days, start=1):
         table = governed_read(
@@ -186,11 +196,17 @@ def fleet_scan(
         for chunk in _vehicle_chunks(table):
             parts.append(daily_indicators(chunk))
             stuck.append(stuck_signals(chunk))
+            clock.append(clock_faults(chunk))
+            odometer.append(odometer_days(chunk))
         del table
         pa.default_memory_pool().release_unused()  # give the day's buffers back to the OS
         if on_progress is not None:
             on_progress(n, len(days))
     features = pl.concat(parts) if parts else pl.DataFrame(schema=FEATURE_SCHEMA)
+    untrusted = pl.concat(
+        [*clock, odometer_backwards_across_days(pl.concat(odometer) if odometer else _NO_ODO)]
+    ).unique(["vehicle_id", "day", "check"], maintain_order=True)
+    features = features.join(untrusted, on=["vehicle_id", "day"], how="anti")
     models = pl.DataFrame(
         {
             "vehicle_id": [v.vehicle_id for v in vehicles],
@@ -225,6 +241,7 @@ def fleet_scan(
         detection=detection,
         wear=wear,
         stuck=pl.concat(stuck) if stuck else stuck_signals(pl.DataFrame(schema=_LONG)),
+        clock=untrusted.sort("vehicle_id", "day", "check"),
         features=features,
         models=models,
         days=len(days),

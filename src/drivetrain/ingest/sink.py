@@ -34,6 +34,20 @@ from drivetrain.lake import Lake, table_spec
 
 log = logging.getLogger(__name__)
 
+# Timestamps outside these bounds come from a logger whose clock is wrong (a real-time
+# clock reset to its default date, a wrong epoch): OBD-II began in 1996, and nothing can
+# have been measured after now plus a day of clock drift and time-zone mistakes.
+EARLIEST_TS_US = int(datetime(1996, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
+FUTURE_SLACK_US = 86_400 * 1_000_000
+_TOO_EARLY = (
+    "timestamp is before 1996: the logger's clock was reset; set it and re-log, "
+    "or correct the timestamps"
+)
+_IN_FUTURE = (
+    "timestamp is more than a day in the future: the logger's clock is wrong; "
+    "correct the timestamps and re-ingest"
+)
+
 ArrowBatches: TypeAlias = pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]
 
 
@@ -139,6 +153,14 @@ def _check_telemetry(batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
     value_null = batch.column("value").is_null().to_numpy(zero_copy_only=False)
     vehicle_null = batch.column("vehicle_id").is_null().to_numpy(zero_copy_only=False)
     ts_null = batch.column("ts").is_null().to_numpy(zero_copy_only=False)
+    ts_us = (
+        batch.column("ts")
+        .cast(pa.timestamp("us", tz="UTC"), safe=False)
+        .cast(pa.int64())
+        .fill_null(EARLIEST_TS_US)
+        .to_numpy(zero_copy_only=False)
+    )
+    latest_us = int(datetime.now(UTC).timestamp() * 1_000_000) + FUTURE_SLACK_US
 
     with np.errstate(invalid="ignore"):
         not_finite = ~np.isfinite(value) & ~value_null
@@ -147,6 +169,8 @@ def _check_telemetry(batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
     checks = (
         (vehicle_null, "vehicle_id is missing"),
         (ts_null, "timestamp is missing"),
+        (ts_us < EARLIEST_TS_US, _TOO_EARLY),
+        (ts_us > latest_us, _IN_FUTURE),
         (~known & ~vehicle_null, "signal is not in the catalog"),
         (value_null, "value is missing"),
         (not_finite, "value is NaN or infinite"),
