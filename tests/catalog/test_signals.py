@@ -58,7 +58,8 @@ def _number(text: str) -> float | None:
 
 def test_catalog_has_the_simulator_signals() -> None:
     catalog = load_signal_catalog()
-    assert len(catalog) == 31
+    assert len(catalog) == 33
+    assert catalog["Vehicle.Powertrain.TractionBattery.AccumulatedConsumedEnergy"].unit == "kWh"
     assert all(path == s.path and path.startswith("Vehicle.") for path, s in catalog.items())
     assert catalog["Vehicle.CurrentLocation.Latitude"].category == "location"
     assert catalog["Vehicle.Speed"].unit == "km/h"

@@ -58,6 +58,7 @@ class VehicleModel:
     markets: tuple[str, ...]
     wmi: str
     bindings: tuple[SignalBinding, ...] = field(default_factory=tuple)
+    battery_net_kwh: float | None = None  # usable traction battery when new (VSS NetCapacity)
 
     @property
     def signals(self) -> tuple[str, ...]:

@@ -29,7 +29,7 @@ _POWERTRAINS = frozenset(get_args(Powertrain))
 _SOURCES = frozenset(get_args(SourceKind))
 _MODEL_KEYS = frozenset(
     {"id", "brand", "oem_group", "name", "platform", "powertrain", "model_years"}
-    | {"markets", "wmi", "bindings"}
+    | {"markets", "wmi", "bindings", "battery_net_kwh"}
 )
 _BINDING_KEYS = frozenset(
     {"vss", "source", "dbc", "message", "signal", "pid", "scale", "offset", "note"}
@@ -88,7 +88,7 @@ def parse_manifest(text: str, filename: str) -> VehicleModel:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{filename}: not valid TOML: {exc}") from exc
-    _check_keys(doc, _MODEL_KEYS, _MODEL_KEYS - {"bindings"}, filename)
+    _check_keys(doc, _MODEL_KEYS, _MODEL_KEYS - {"bindings", "battery_net_kwh"}, filename)
     model_id = _text(doc, "id", filename)
     stem = filename.rsplit("/", 1)[-1].removesuffix(".toml")
     if not _ID_RE.match(model_id) or model_id != stem:
@@ -121,7 +121,27 @@ def parse_manifest(text: str, filename: str) -> VehicleModel:
         markets=_markets(doc["markets"], filename),
         wmi=_wmi(doc["wmi"], filename),
         bindings=bindings,
+        battery_net_kwh=_battery(doc, powertrain, filename),
     )
+
+
+def _battery(doc: dict[str, Any], powertrain: str, filename: str) -> float | None:
+    """The usable traction-battery capacity: a positive number of kWh, for plug-ins only."""
+    value = doc.get("battery_net_kwh")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1000:
+        raise InputError(
+            f"{filename}: battery_net_kwh {value!r} is not a capacity in kWh",
+            hint="write the usable capacity when new, e.g. battery_net_kwh = 57.5",
+        )
+    if powertrain not in ("phev", "bev"):
+        raise InputError(
+            f"{filename}: battery_net_kwh is given for a {powertrain} model",
+            hint="only plug-in hybrids and battery-electric vehicles have a traction battery "
+            "to report; remove the field",
+        )
+    return float(value)
 
 
 def _check_keys(

@@ -285,6 +285,7 @@ def evaluate(
             {
                 "metrics": result.metrics.to_dicts(),
                 "battery_life": result.battery_life.to_dicts(),
+                "traction_battery": result.traction_battery.to_dicts(),
                 "output_id": output_id,
             }
         )
@@ -328,6 +329,24 @@ def evaluate(
                 _pct(r["interval_coverage"]),
             )
             for r in result.battery_life.iter_rows(named=True)
+        ),
+    )
+    tb = result.traction_battery.row(0, named=True)
+    print_table(
+        "Traction battery state of health against the simulator's truth",
+        ("measure", "value"),
+        (
+            ("plug-ins / estimated", f"{tb['plug_ins']} / {tb['estimated']}"),
+            ("mean absolute error (points)", _fmt(tb["mae_points"])),
+            ("bias (points)", _fmt(tb["bias_points"])),
+            ("truth inside the 90 % interval", _pct(tb["interval_coverage"])),
+            ("weak packs found / present", f"{tb['weak_found']} / {tb['weak_packs']}"),
+            ("healthy packs flagged weak", tb["false_weak"]),
+            (
+                "years to 70 %: median error (true median)",
+                f"{_fmt(tb['years_median_abs_error'])} ({_fmt(tb['years_true_median'])})",
+            ),
+            ("years to 70 %: truth inside the interval", _pct(tb["years_interval_coverage"])),
         ),
     )
     console.print(f"[dim]{result.elapsed_s:.0f} s; drivetrain explain {output_id}[/]")

@@ -17,6 +17,7 @@ from drivetrain.demo.dtcs import trip_dtcs
 from drivetrain.demo.faults import FaultAssignment
 from drivetrain.demo.fleet_block import FleetBlock, FleetState
 from drivetrain.demo.markets import ambient_temperature
+from drivetrain.demo.traction_battery import COUNTER_STEP_KWH, SOC_NOISE_PCT
 
 US = 1_000_000
 DAY_US = 86_400 * US
@@ -203,12 +204,28 @@ def simulate_day(
         coolant - 4 + 10 * (1 - np.exp(-st / 1500.0)) + rng.normal(0, 0.3, len(s))
     )
 
-    # traction battery and motor
-    soc = (
-        state.soc_pct[sv]
-        - (prior_energy[strip] + energy_kwh[s]) / np.maximum(block.battery_kwh[sv], 1) * 100
+    # traction battery and motor: the state of charge runs down against the pack's usable
+    # capacity today (aged), read with the BMS's estimation noise; the BMS counts the
+    # energy out of and into the pack
+    capacity = np.maximum(block.capacity_kwh, 1)
+    soc = state.soc_pct[sv] - (prior_energy[strip] + energy_kwh[s]) / capacity[sv] * 100
+    bms = np.random.default_rng([block.aux_seed, day_start_us // US])
+    out["Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"] = np.clip(
+        soc + bms.normal(0, SOC_NOISE_PCT, len(s)), 0, 100
     )
-    out["Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"] = np.clip(soc, 0, 100)
+    flow_out = _segment_cumsum(np.maximum(battery_kw, 0) / 3600.0, starts)
+    flow_in = _segment_cumsum(np.maximum(-battery_kw, 0) / 3600.0, starts)
+    trip_out, trip_in = _ends(flow_out, starts), _ends(flow_in, starts)
+    for path, counter, flow, trip_flow in (
+        ("AccumulatedConsumedEnergy", state.consumed_kwh, flow_out, trip_out),
+        ("AccumulatedChargedEnergy", state.charged_kwh, flow_in, trip_in),
+    ):
+        total = counter[sv] + _exclusive_group_sum(trip_flow, tv)[strip] + flow[s]
+        out[f"Vehicle.Powertrain.TractionBattery.{path}"] = (
+            np.floor(total / COUNTER_STEP_KWH) * COUNTER_STEP_KWH
+        )
+    state.consumed_kwh += np.bincount(tv, weights=trip_out, minlength=block.n)
+    state.charged_kwh += np.bincount(tv, weights=trip_in, minlength=block.n)
     out["Vehicle.Powertrain.TractionBattery.Temperature.Average"] = (
         amb + 12 * (1 - np.exp(-st / 1800.0)) + 0.04 * np.abs(battery_kw[s])
     )
@@ -360,9 +377,8 @@ def _finish_day(
     state.fuel_pct -= (
         np.bincount(tv, weights=trip_fuel, minlength=n) / np.maximum(block.tank_l, 1) * 100
     )
-    state.soc_pct -= (
-        np.bincount(tv, weights=trip_energy, minlength=n) / np.maximum(block.battery_kwh, 1) * 100
-    )
+    capacity = np.maximum(block.capacity_kwh, 1)
+    state.soc_pct -= np.bincount(tv, weights=trip_energy, minlength=n) / capacity * 100
     rate = 100.0 / 60_000.0 * block.aggressiveness
     day_end = int(start.max()) if len(start) else 0
     sticky = 1 + (3 + 4 * block.faults.severity) * (
@@ -379,10 +395,12 @@ def _finish_day(
     refuel = state.fuel_pct < 15
     state.fuel_pct[refuel] = rng.uniform(85, 100, int(refuel.sum()))
     charge = (state.soc_pct < 55) | (rng.random(n) < 0.3)
+    before = np.clip(state.soc_pct, 2, 100)
     state.soc_pct = np.where(
         charge, np.maximum(state.soc_pct, rng.uniform(80, 92, n)), state.soc_pct
     )
     state.soc_pct = np.clip(state.soc_pct, 2, 100)
+    state.charged_kwh += (state.soc_pct - before) / 100 * block.capacity_kwh  # overnight charge
 
 
 def _trip_max(day: DayOutput, trips: dict[str, np.ndarray], speed: np.ndarray) -> np.ndarray:

@@ -45,6 +45,17 @@ class FleetBlock:
     km_scale: np.ndarray
     aggressiveness: np.ndarray
     tyre_offset_kpa: np.ndarray  # (n, 4): FL, FR, RL, RR
+    # traction battery: state of health (usable capacity / capacity when new), and the seed of
+    # the noise the BMS adds to its readings (a stream apart, so the rest of the fleet's
+    # randomness does not depend on it)
+    battery_soh: np.ndarray | None = None
+    aux_seed: int = 0
+
+    @property
+    def capacity_kwh(self) -> np.ndarray:
+        """Usable traction-battery capacity today (0 without one)."""
+        soh = np.ones(self.n) if self.battery_soh is None else self.battery_soh
+        return np.asarray(self.battery_kwh * soh)
 
     @property
     def n(self) -> int:
@@ -61,6 +72,8 @@ class FleetState:
     pad_wear_pct: np.ndarray  # (n, 2): front left, front right
     last_end_us: np.ndarray
     last_coolant_c: np.ndarray
+    consumed_kwh: np.ndarray  # the BMS's lifetime energy counters (0 without a battery)
+    charged_kwh: np.ndarray
 
 
 def build_block(
@@ -91,7 +104,7 @@ def build_block(
         max_power_kw=per_model("max_power_kw"),
         tyre_kpa=per_model("tyre_kpa"),
         tank_l=per_model("tank_l"),
-        battery_kwh=per_model("battery_kwh"),
+        battery_kwh=np.array([m.battery_net_kwh or 0.0 for m in models])[model_index],
         rpm_per_kmh=per_model("rpm_per_kmh"),
         idle_rpm=per_model("idle_rpm"),
         powertrain=np.array([POWERTRAIN_CODE[m.powertrain] for m in models])[model_index],
@@ -117,4 +130,6 @@ def initial_state(rng: np.random.Generator, block: FleetBlock, start_us: int) ->
         pad_wear_pct=np.repeat(rng.uniform(5, 45, (n, 1)), 2, axis=1) + rng.normal(0, 1, (n, 2)),
         last_end_us=np.full(n, start_us - 86_400_000_000, dtype=np.int64),
         last_coolant_c=np.full(n, 15.0),
+        consumed_kwh=np.zeros(n),
+        charged_kwh=np.zeros(n),
     )

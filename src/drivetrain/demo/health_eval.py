@@ -18,8 +18,10 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from drivetrain.demo.battery_eval import evaluate_battery
 from drivetrain.demo.simulator import Progress, SimulationConfig, simulate_fleet
 from drivetrain.health.anomaly import DetectorConfig, score_indicators
+from drivetrain.health.battery import capacity_sums
 from drivetrain.health.evaluate import evaluate_alarms, threshold_alarms
 from drivetrain.health.features import FEATURE_SCHEMA, daily_indicators
 from drivetrain.health.multivariate import ecod_alarms
@@ -40,6 +42,7 @@ class HealthEvaluation:
     config: SimulationConfig
     detector: DetectorConfig
     battery_life: pl.DataFrame  # days-left predictions of the 12 V battery against P0562
+    traction_battery: pl.DataFrame  # state of health and years to 70 % against the truth
     vehicle_days: int
     signal_rows: int
     elapsed_s: float
@@ -63,12 +66,14 @@ def evaluate_health(
     with tempfile.TemporaryDirectory(prefix="drivetrain-health-") as scratch:
         lake = Lake(Path(scratch) / "lake")
         report = simulate_fleet(config, lake, on_progress=on_progress)
-        parts = [
-            daily_indicators(lake.read("telemetry", filter=_day(day)))
-            for day in lake.partitions("telemetry")
-        ]
+        parts, sums = [], []
+        for day in lake.partitions("telemetry"):
+            table = lake.read("telemetry", filter=_day(day))
+            parts.append(daily_indicators(table))
+            sums.append(capacity_sums(table))
         features = pl.concat(parts) if parts else pl.DataFrame(schema=FEATURE_SCHEMA)
         faults, dtcs = _frame(lake, "sim_faults"), _frame(lake, "dtc_events")
+        traction = evaluate_battery(pl.concat(sums), _frame(lake, "sim_battery"))
     models = pl.DataFrame(
         {
             "vehicle_id": [v.vehicle_id for v in report.vehicles],
@@ -96,6 +101,7 @@ def evaluate_health(
         config=config,
         detector=detector,
         battery_life=battery_life(features, models, faults, dtcs, detector),
+        traction_battery=traction,
         vehicle_days=features.select("vehicle_id", "day").unique().height,
         signal_rows=report.rows["telemetry"],
         elapsed_s=time.perf_counter() - began,

@@ -23,6 +23,13 @@ from drivetrain.demo.dynamics import DAY_US, US, DayOutput, simulate_day
 from drivetrain.demo.faults import FAULT_TYPES, assign_faults
 from drivetrain.demo.fleet_block import FleetBlock, FleetState, build_block, initial_state
 from drivetrain.demo.fleet_builder import Fleet, build_fleet, select_models
+from drivetrain.demo.traction_battery import (
+    ELECTRIC_SHARE,
+    KWH_PER_KM,
+    age_years,
+    draw_soh,
+    truth_table,
+)
 from drivetrain.errors import InputError
 from drivetrain.fleet import VehicleRecord
 from drivetrain.governance.audit import AuditLog
@@ -95,6 +102,7 @@ class _Collected:
         self.dtcs: list[pa.Table] = []
         self.snapshots: list[pa.Table] = []
         self.faults: list[pa.Table] = []
+        self.batteries: list[pa.Table] = []
 
 
 def simulate_fleet(
@@ -149,6 +157,7 @@ def simulate_fleet(
             ("dtc_events", collected.dtcs),
             ("vehicles_snapshot", collected.snapshots),
             ("sim_faults", collected.faults),
+            ("sim_battery", collected.batteries),
         ):
             versions[name] = lake.append(name, _concat(name, parts), run_id=run_id)
     except BaseException:
@@ -161,6 +170,7 @@ def simulate_fleet(
         "dtc_events": sum(t.num_rows for t in collected.dtcs),
         "vehicles_snapshot": sum(t.num_rows for t in collected.snapshots),
         "sim_faults": sum(t.num_rows for t in collected.faults),
+        "sim_battery": sum(t.num_rows for t in collected.batteries),
     }
     return SimulationReport(
         run_id=run_id,
@@ -243,6 +253,8 @@ def _telemetry_batches(
             rng, fleet.vehicle_ids[lo:hi], fleet.models, idx, fleet.markets[lo:hi], faults
         )
         state = initial_state(rng, block, start_us)
+        years = np.array([r.model_year for r in fleet.records[lo:hi]], dtype=np.float64)
+        collected.batteries.append(_age_batteries(seed, block, state, years, start))
         collected.faults.append(_fault_truth(block, start_us + config.days * DAY_US))
         for d in range(config.days):
             day_start = start_us + d * DAY_US
@@ -301,6 +313,40 @@ def _emission_plans(fleet: Fleet) -> dict[int, list[tuple[str, CarrierLimits]]]:
         m: [(b.vss, carrier_limits(b)) for b in model.bindings]
         for m, model in enumerate(fleet.models)
     }
+
+
+def _age_batteries(
+    seed: np.random.SeedSequence,
+    block: FleetBlock,
+    state: FleetState,
+    model_years: np.ndarray,
+    start: datetime,
+) -> pa.Table:
+    """Give the block's traction batteries their state of health and lifetime counters; the
+    ground truth. A random stream of its own keeps the rest of the fleet as it was."""
+    rng = np.random.default_rng(
+        np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 0xBA77))
+    )
+    age = age_years(model_years, start)
+    km = state.odometer_m / 1000.0
+    has = block.battery_kwh > 0
+    electric = np.array([ELECTRIC_SHARE.get(m.powertrain, 0.0) for m in block.models])
+    state.consumed_kwh = np.where(has, km * KWH_PER_KM * electric[block.model_index], 0.0)
+    state.charged_kwh = state.consumed_kwh.copy()
+    cycles = state.consumed_kwh / np.maximum(block.battery_kwh, 1)
+    soh, weak = draw_soh(rng, age, cycles)
+    block.battery_soh = np.where(has, soh, 1.0)
+    block.aux_seed = int(rng.integers(2**62))
+    return truth_table(
+        block.vehicle_ids,
+        block.battery_kwh,
+        soh,
+        weak,
+        age,
+        km,
+        cycles,
+        TABLES["sim_battery"].input_schema,
+    )
 
 
 def _fault_truth(block: FleetBlock, end_us: int) -> pa.Table:

@@ -22,12 +22,15 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from drivetrain.catalog import load_vehicle_models
 from drivetrain.errors import InputError, PolicyDenied
 from drivetrain.governance.access import AccessContext, AccessEnforcer, VehicleRecordLike
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.governed_read import governed_read
 from drivetrain.governance.provenance import record_output
 from drivetrain.health.anomaly import Detection, DetectorConfig, score_indicators
+from drivetrain.health.battery import SIGNALS as BATTERY_SIGNALS
+from drivetrain.health.battery import battery_health, capacity_sums
 from drivetrain.health.clock import (
     ODOMETER,
     clock_faults,
@@ -53,7 +56,7 @@ _LONG: dict[str, pl.DataType] = {
     "value": pl.Float64(),
 }
 _NO_ODO = odometer_days(pl.DataFrame(schema=_LONG))
-SIGNALS = sorted({s for i in INDICATORS for s in i.signals} | {ODOMETER})
+SIGNALS = sorted({s for i in INDICATORS for s in i.signals} | {ODOMETER, *BATTERY_SIGNALS})
 # How much an alarm on each indicator weighs when ranking vehicles: what it
 # threatens if ignored (engine damage and breakdown first, comfort last).
 URGENCY: dict[str, float] = {
@@ -77,6 +80,7 @@ WEAR_URGENCY: dict[str, float] = {
     "traction_battery_balance": 2.0,
 }
 SOON_DAYS = 30.0
+WEAK_PACK_Z = 4.0  # a traction battery this many standard deviations below its peers' law
 CHUNK_ROWS = 2_000_000  # indicator computation works on at most about this many rows  # a wear item due within this many days adds to a vehicle's attention
 
 
@@ -89,6 +93,7 @@ class ScanReport:
     wear: pl.DataFrame  # remaining life per vehicle and wear item
     stuck: pl.DataFrame  # vehicle-days whose sensors read one value all day (not scored)
     clock: pl.DataFrame  # vehicle-days whose timestamps are inconsistent (not scored)
+    battery: pl.DataFrame  # traction battery state of health and years to 70 %, per plug-in
     models: pl.DataFrame  # vehicle_id, model_id of the vehicles the scan was given
     features: pl.DataFrame
     days: int
@@ -113,12 +118,38 @@ def _days(lake: Lake, version: int | None, since: date | None, until: date | Non
     ]
 
 
-def rank_vehicles(detection: Detection, wear: pl.DataFrame, models: pl.DataFrame) -> pl.DataFrame:
+def _battery_facts(
+    vehicles: Sequence[VehicleRecordLike], last_day: date | None
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Capacity when new (from the model's manifest) and years in service, per plug-in."""
+    catalog = load_vehicle_models()
+    nominal: dict[str, float] = {}
+    age: dict[str, float] = {}
+    for v in vehicles:
+        model = catalog.get(str(getattr(v, "model_id", "")))
+        year = getattr(v, "model_year", None)
+        if model is None or model.battery_net_kwh is None:
+            continue
+        nominal[v.vehicle_id] = model.battery_net_kwh
+        if isinstance(year, int) and last_day is not None:
+            now = last_day.year + (last_day.timetuple().tm_yday - 1) / 365.25
+            age[v.vehicle_id] = max(now - year, 0.1)  # a model year's cars: built from 1 January
+    return nominal, age
+
+
+def rank_vehicles(
+    detection: Detection,
+    wear: pl.DataFrame,
+    models: pl.DataFrame,
+    battery: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Vehicles ordered by attention, with a health score from 100 (nothing found) down.
 
     Attention adds, per alarm, its indicator's urgency × score (capped at 10),
-    and per wear item at its limit or due within :data:`SOON_DAYS`, the item's
-    urgency × 5 × how close it is. Health = 100 × exp(-attention / 20).
+    per wear item at its limit or due within :data:`SOON_DAYS`, the item's
+    urgency × 5 × how close it is, and for a traction battery far below what its
+    age and use predict (``residual_z`` under -:data:`WEAK_PACK_Z`), 2 × its
+    distance in standard deviations (capped at 10). Health = 100 × exp(-attention / 20).
     """
     weights = pl.DataFrame({"indicator": list(URGENCY), "urgency": list(URGENCY.values())})
     alarms = detection.anomalies.join(weights, on="indicator", how="left").select(
@@ -139,7 +170,17 @@ def rank_vehicles(detection: Detection, wear: pl.DataFrame, models: pl.DataFrame
             pl.lit(None, dtype=pl.Date).alias("onset_day"),
         )
     )
-    findings = pl.concat([alarms, due])
+    weak = (
+        battery.filter(pl.col("residual_z") < -WEAK_PACK_Z).select(
+            "vehicle_id",
+            pl.lit("battery:ageing_fast").alias("finding"),
+            (2.0 * (-pl.col("residual_z")).clip(upper_bound=10.0)).alias("weight"),
+            pl.lit(None, dtype=pl.Date).alias("onset_day"),
+        )
+        if battery is not None and "residual_z" in battery.columns
+        else alarms.clear()
+    )
+    findings = pl.concat([alarms, due, weak])
     ranked = (
         findings.sort("weight", descending=True)
         .group_by("vehicle_id")
@@ -179,6 +220,7 @@ def fleet_scan(
     stuck: list[pl.DataFrame] = []
     clock: list[pl.DataFrame] = []
     odometer: list[pl.DataFrame] = []
+    battery_sums: list[pl.DataFrame] = []
     rows = 0
     for n, day in enumerate(days, start=1):
         table = governed_read(
@@ -198,6 +240,7 @@ def fleet_scan(
             stuck.append(stuck_signals(chunk))
             clock.append(clock_faults(chunk))
             odometer.append(odometer_days(chunk))
+            battery_sums.append(capacity_sums(chunk))
         del table
         pa.default_memory_pool().release_unused()  # give the day's buffers back to the OS
         if on_progress is not None:
@@ -216,14 +259,21 @@ def fleet_scan(
     scanned = models.join(features.select("vehicle_id").unique(), on="vehicle_id", how="semi")
     detection = score_indicators(features, models, cfg)
     wear = remaining_life(features, detection.anomalies)
-    ranking = rank_vehicles(detection, wear, models)
+    battery = battery_health(
+        pl.concat(battery_sums).join(untrusted, on=["vehicle_id", "day"], how="anti")
+        if battery_sums
+        else capacity_sums(pl.DataFrame(schema=_LONG)),
+        *_battery_facts(vehicles, days[-1] if days else None),
+    )
+    ranking = rank_vehicles(detection, wear, models, battery)
     elapsed = time.perf_counter() - began
     output_id = None
     if audit is not None:
         output_id = record_output(
             audit,
             kind="health_scan",
-            model="drivetrain.health.anomaly (fleet- and baseline-relative CUSUM)",
+            model="drivetrain.health.anomaly (fleet- and baseline-relative CUSUM), "
+            "drivetrain.health.battery (state of health)",
             version=package_version("drivetrain"),
             params={
                 **asdict(cfg),
@@ -242,6 +292,7 @@ def fleet_scan(
         wear=wear,
         stuck=pl.concat(stuck) if stuck else stuck_signals(pl.DataFrame(schema=_LONG)),
         clock=untrusted.sort("vehicle_id", "day", "check"),
+        battery=battery,
         features=features,
         models=models,
         days=len(days),

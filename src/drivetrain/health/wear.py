@@ -20,9 +20,8 @@ and the interval comes from the slope's interval. An item whose slope interval
 includes zero or points away from its limit has **no degradation trend**: its
 days left are reported as beyond the horizon, not as a number. An item with
 fewer than ``min_days`` days of data is **insufficient data**. The traction
-battery's state of health itself is not estimated: no shipped vehicle model
-reports it (VSS ``StateOfHealth``), and capacity fade cannot be told apart from
-the simulator's energy model; that is stated, not guessed.
+battery's state of health and its years to 70 % are estimated apart, from the
+BMS's counters: :mod:`drivetrain.health.battery`.
 """
 
 from __future__ import annotations

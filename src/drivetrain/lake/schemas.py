@@ -146,6 +146,23 @@ SIM_FAULTS = TableSpec(
     time_column="onset_ts",
 )
 
+SIM_BATTERY = TableSpec(
+    name="sim_battery",
+    description="Ground truth of the simulated traction batteries' state of health, for evaluation.",
+    schema=_schema(
+        ("vehicle_id", pa.string(), False),
+        ("nominal_kwh", pa.float64(), False),
+        ("soh_pct", pa.float64(), False),
+        ("capacity_kwh", pa.float64(), False),
+        ("weak_pack", pa.bool_(), False),
+        ("age_years", pa.float64(), False),
+        ("odometer_km", pa.float64(), False),
+        ("cycles", pa.float64(), False),  # equivalent full cycles at the start
+    ),
+    key=("vehicle_id",),
+    time_column="",  # the pack's state when the simulation starts: no time of its own
+)
+
 SERVICE_EVENTS = TableSpec(
     name="service_events",
     description=(
@@ -196,6 +213,7 @@ TABLES: dict[str, TableSpec] = {
         TRIPS,
         VEHICLES_SNAPSHOT,
         SIM_FAULTS,
+        SIM_BATTERY,
         QUARANTINE,
     )
 }
