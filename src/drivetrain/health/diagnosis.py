@@ -81,11 +81,18 @@ class Candidate:
     codes: list[str] = field(default_factory=list)
     fleet_pattern: int = 0  # other vehicles of the model showing the same failure mode
     since: list[date | None] = field(default_factory=list, repr=False)  # when each piece began
+    # the raw evidence numbers behind the score, for the learned ranking (health.ranking)
+    features: dict[str, float] = field(default_factory=dict, repr=False)
 
     def add(self, weight: float, line: str, since: date | None = None) -> None:
         self.score += weight
         self.evidence.append(f"{weight:+.1f} {line}")
         self.since.append(since)
+
+    def note(self, feature: str, value: float = 1.0, *, largest: bool = False) -> None:
+        """Record an evidence number: added up, or the largest kept."""
+        old = self.features.get(feature, 0.0)
+        self.features[feature] = max(old, value) if largest else old + value
 
 
 @cache
@@ -157,12 +164,15 @@ def diagnose(
                     f"{_num(row['baseline'])}, now {_num(row['latest'])})",
                     row["onset_day"],
                 )
+                candidate(mode).note("anomalies")
+                candidate(mode).note("anomaly_score", float(row["score"]), largest=True)
     for row in wear.filter(pl.col("vehicle_id") == vehicle_id).iter_rows(named=True):
         due = row["days_left"]
         if row["status"] not in ("trend", "at_limit") or due is None or due > SOON_DAYS:
             continue
         for mode in modes:
             if row["item"] in mode.wear:
+                candidate(mode).note("wear_at_limit" if row["status"] == "at_limit" else "wear_due")
                 if row["status"] == "at_limit":
                     candidate(mode).add(3.0, f"{row['item']} at its limit")
                 else:
@@ -180,10 +190,17 @@ def diagnose(
         )
         meaning = interpret_dtc(code)
         matched = [m for m in modes if m.matches_dtc(code)]
+        numbers = {
+            "dtc_active" if row["active"] else "dtc_cleared": 1.0,
+            "dtc_recurrence": float(row["recurrence"]),
+            "dtc_occurrences": float(row["occurrences"]),
+        }
         for mode in matched:
             c = candidate(mode)
             c.add(weight, line, row["first_seen"].date())
             c.codes.append(code)
+            for name, value in numbers.items():
+                c.note(name, value)
             c.action = _more_urgent(c.action, _FROM_SEVERITY.get(meaning.severity, "drive_on"))
         if not matched:
             key = f"dtc:{code}"
@@ -199,6 +216,8 @@ def diagnose(
                 )
             found[key].add(weight, line, row["first_seen"].date())
             found[key].codes.append(code)
+            for name, value in numbers.items():
+                found[key].note(name, value)
     if fleet_anomalies is not None and models is not None:
         _fleet_patterns(vehicle_id, found, modes, fleet_anomalies, models)
     if service is not None:
@@ -232,11 +251,14 @@ def _service_history(
                 when = last["ts"].date()
                 if max(dated) > when:
                     c.add(1.5, f"came back after {last['operation']} on {when}: look deeper", when)
+                    c.note("came_back_after_repair")
                 else:
                     cut = -0.7 * c.score
                     c.add(cut, f"{last['operation']} on {when}, after all the evidence", when)
+                    c.note("repaired_after_evidence")
         if c.codes and cleared and dated and max(dated) > cleared[-1]:
             c.add(1.0, f"codes cleared on {cleared[-1]} without a repair came back", cleared[-1])
+            c.note("cleared_came_back")
 
 
 def urgency(candidates: list[Candidate]) -> str:
