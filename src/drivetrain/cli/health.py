@@ -12,6 +12,8 @@ import typer
 from drivetrain.cli.output import console, handle_errors, print_json, print_table, progress_bar
 from drivetrain.demo.health_eval import evaluate_health
 from drivetrain.demo.health_tour import HealthTour
+from drivetrain.demo.ranking_eval import TRAINING as RANKING_TRAINING
+from drivetrain.demo.ranking_eval import evaluate_ranking
 from drivetrain.demo.simulator import SimulationConfig
 from drivetrain.errors import NotFound
 from drivetrain.fleet import VehicleRecord, list_vehicles
@@ -243,6 +245,14 @@ def evaluate(
     days: Annotated[int, typer.Option(help="Days simulated.", min=10)] = 30,
     seed: Annotated[int, typer.Option(help="Seed of the held-out fleet.")] = 2026,
     fault_rate: Annotated[float, typer.Option(help="Share of vehicles given a fault.")] = 0.4,
+    ranking: Annotated[
+        bool,
+        typer.Option(
+            "--ranking",
+            help="Also train the learned diagnosis ranking on a second simulated fleet "
+            "(seed 101) and compare it with the rules on this one (about a minute more).",
+        ),
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
     """Score the detectors against a held-out simulated fleet with known injected faults.
@@ -262,6 +272,11 @@ def evaluate(
                 config,
                 on_progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
+    ranked = None
+    if ranking:
+        held_out = dataclasses.replace(RANKING_TRAINING, vehicles=vehicles, days=days, seed=seed,
+                                       fault_rate=fault_rate)  # fmt: skip
+        ranked = evaluate_ranking(dataclasses.replace(RANKING_TRAINING, days=days), held_out)
     settings = _settings(ctx)
     output_id = record_output(
         AuditLog(settings.ensure_data_dir()),
@@ -274,6 +289,7 @@ def evaluate(
             "days": days,
             "seed": seed,
             "fault_rate": fault_rate,
+            "ranker": ranked.ranker.describe() if ranked is not None else None,
         },
         inputs={},
         sources=[f"simulated fleet seed {seed}: {result.signal_rows:,} signal rows"],
@@ -286,6 +302,7 @@ def evaluate(
                 "metrics": result.metrics.to_dicts(),
                 "battery_life": result.battery_life.to_dicts(),
                 "traction_battery": result.traction_battery.to_dicts(),
+                "ranking": ranked.metrics.to_dicts() if ranked is not None else None,
                 "output_id": output_id,
             }
         )
@@ -349,6 +366,23 @@ def evaluate(
             ("years to 70 %: truth inside the interval", _pct(tb["years_interval_coverage"])),
         ),
     )
+    if ranked is not None:
+        print_table(
+            f"Diagnosis ranking: rules against the learned ranking (trained on seed "
+            f"{ranked.training.seed}, {ranked.training_cases} cases)",
+            ("method", "diagnosed faulty", "top-1", "MRR", "Brier", "confident made-up first"),
+            (
+                (
+                    r["method"],
+                    f"{r['diagnosed']} of {r['faulty']}",
+                    _pct(r["top1"]),
+                    _fmt(r["mrr"]),
+                    "n/a" if r["brier"] is None else f"{r['brier']:.4f}",
+                    _pct(r["confident_false_first"]),
+                )
+                for r in ranked.metrics.iter_rows(named=True)
+            ),
+        )
     console.print(f"[dim]{result.elapsed_s:.0f} s; drivetrain explain {output_id}[/]")
 
 

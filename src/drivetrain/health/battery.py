@@ -294,6 +294,7 @@ def _fit_rows(soh: pl.DataFrame, age_years: Mapping[str, float]) -> pl.DataFrame
         soh.filter(pl.col("status") == "estimated")
         .join(ages, on="vehicle_id")
         .with_columns((pl.col("consumed_kwh") / pl.col("nominal_kwh")).alias("cycles"))
+        .sort("vehicle_id")  # a fixed order: the bootstrap's draws must not depend on a join's
     )
 
 

@@ -22,8 +22,10 @@ and classified by :mod:`drivetrain.health.dtc`. Candidates are ranked by weight;
 the recommended urgency is the most urgent of the top cause's own action and
 the severity of the codes behind it (``stop_safely`` > ``book_service`` >
 ``drive_on``). Every ranking is explained by its evidence lines — deterministic
-rules, chosen because the domain has them; a learned ranking needs labelled
-service outcomes, which the platform does not have yet.
+rules, chosen because the domain has them. Where workshop outcomes label which
+cause was the real one, :mod:`drivetrain.health.ranking` learns the evidence
+weights instead and explains its ranking by each feature's contribution; the
+numbers it learns from are recorded on each candidate (``Candidate.features``).
 """
 
 from __future__ import annotations
