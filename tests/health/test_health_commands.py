@@ -70,3 +70,24 @@ def test_evaluate_prints_both_methods_per_fault(fleet: Settings) -> None:
     assert [r["after_days"] for r in result["battery_life"]] in ([], [4], [4, 6], [4, 6, 9])
     assert {"thresholds", "full"} <= set(metrics["method"].to_list())
     assert metrics.height == 7 * 6  # six faults and the other indicators × six methods
+
+
+def test_a_plug_ins_diagnosis_states_its_battery_health(fleet: Settings) -> None:
+    from drivetrain.fleet import list_vehicles
+    from drivetrain.state import session_scope
+
+    with session_scope(fleet.resolved_state_url) as session:
+        teslas = sorted(
+            v.vehicle_id
+            for v in list_vehicles(session)
+            if v.model_id == "tesla-model-3" and v.region in ("eu", "us")
+        )
+    truth = pl.from_arrow(Lake(fleet.lake_dir).read("sim_battery"))
+    assert isinstance(truth, pl.DataFrame) and teslas
+    code, out, err = run(fleet, "diagnose", teslas[0], "--as", "fleet-health", "--json")
+    assert code == 0, err
+    pack = json.loads(out)["traction_battery"]
+    true = truth.filter(pl.col("vehicle_id") == teslas[0])["soh_pct"][0]
+    assert pack["status"] == "estimated" and abs(pack["soh_pct"] - true) < 1.5
+    code, out, err = run(fleet, "diagnose", teslas[0], "--as", "fleet-health")
+    assert code == 0 and "traction battery: state of health" in out

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 from importlib.metadata import version as package_version
-from typing import Annotated
+from typing import Annotated, Any
 
+import polars as pl
 import typer
 
 from drivetrain.cli.output import console, handle_errors, print_json, print_table, progress_bar
@@ -207,12 +208,14 @@ def diagnose_command(
     )
     causes, output_id = found.causes, found.output_id
     action = found.action
+    pack = report.battery.filter(pl.col("vehicle_id") == vehicle)
     if as_json:
         print_json(
             {
                 "vehicle": vehicle,
                 "action": action,
                 "causes": [dataclasses.asdict(c) for c in causes],
+                "traction_battery": pack.to_dicts()[0] if pack.height else None,
                 "output_id": output_id,
             }
         )
@@ -234,7 +237,27 @@ def diagnose_command(
                 highlight=False,
             )
         console.print(f"     [dim]{c.advice}[/]", highlight=False)
+    if pack.height:
+        console.print(_pack_line(pack.row(0, named=True)), highlight=False)
     console.print(f"[dim]how it was produced: drivetrain explain {output_id}[/]")
+
+
+def _pack_line(row: dict[str, Any]) -> str:
+    """The traction battery's state of health, in one line."""
+    if row["status"] != "estimated":
+        return f"traction battery: {row['status'].replace('_', ' ')} for a state of health"
+    line = (
+        f"traction battery: state of health {row['soh_pct']:.1f} % "
+        f"({row['soh_low']:.1f}-{row['soh_high']:.1f}) from {row['trips']} trips"
+    )
+    if row.get("residual_z") is not None:
+        years = row["years_to_70"]
+        line += (
+            f"; {row['residual_z']:+.1f} sd against the fleet's ageing law; "
+            + ("beyond 40 years" if years == float("inf") else f"{years:.0f} years")
+            + " to 70 %"
+        )
+    return line
 
 
 @app.command("evaluate")
