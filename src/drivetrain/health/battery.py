@@ -45,7 +45,8 @@ import pyarrow as pa
 from scipy.stats import norm
 
 from drivetrain.errors import InputError
-from drivetrain.health.features import TRIP_GAP_S, _long
+from drivetrain.health.features import TRIP_GAP_S
+from drivetrain.health.features import long_frame as _long
 
 SOC = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"
 CONSUMED = "Vehicle.Powertrain.TractionBattery.AccumulatedConsumedEnergy"

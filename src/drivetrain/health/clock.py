@@ -32,7 +32,7 @@ from __future__ import annotations
 import polars as pl
 import pyarrow as pa
 
-from drivetrain.health.features import _long
+from drivetrain.health.features import long_frame as _long
 
 ODOMETER = "Vehicle.TraveledDistance"
 ODOMETER_TOLERANCE_M = 50.0  # odometers count in steps of 1-100 m; they never step back
@@ -122,6 +122,8 @@ def clock_faults(telemetry: pa.Table | pl.DataFrame) -> pl.DataFrame:
     )
     conflicts = (
         df.filter(pl.col("signal").is_in(list(CONFLICT_SIGNALS)))
+        # only instants logged twice can conflict: find them with one hash pass first
+        .filter(pl.struct("vehicle_id", "signal", "ts").is_duplicated())
         .group_by("vehicle_id", "signal", "ts")
         .agg(pl.col("value").n_unique().alias("values"), pl.col("day").first())
         .filter(pl.col("values") > 1)

@@ -110,7 +110,29 @@ FEATURE_SCHEMA = {
 }
 
 
+_PREPARED = {
+    "vehicle_id": pl.String(),
+    "ts": pl.Datetime("us", "UTC"),
+    "signal": pl.String(),
+    "value": pl.Float64(),
+    "day": pl.Date(),
+}
+
+
+def long_frame(telemetry: pa.Table | pl.DataFrame) -> pl.DataFrame:
+    """Telemetry as the polars frame every health function works on (with its ``day``).
+
+    Converting a day's Arrow table once and passing the frame on saves each
+    function its own conversion; a frame that is already prepared is returned as is.
+    """
+    if isinstance(telemetry, pl.DataFrame) and dict(telemetry.schema) == _PREPARED:
+        return telemetry
+    return _long(telemetry)
+
+
 def _long(telemetry: pa.Table | pl.DataFrame) -> pl.DataFrame:
+    if isinstance(telemetry, pl.DataFrame) and dict(telemetry.schema) == _PREPARED:
+        return telemetry
     df = telemetry if isinstance(telemetry, pl.DataFrame) else pl.from_arrow(telemetry)
     assert isinstance(df, pl.DataFrame)
     missing = {"vehicle_id", "ts", "signal", "value"} - set(df.columns)

@@ -43,6 +43,7 @@ from drivetrain.health.features import (
     FEATURE_SCHEMA,
     INDICATORS,
     daily_indicators,
+    long_frame,
     stuck_signals,
 )
 from drivetrain.health.wear import remaining_life
@@ -235,7 +236,8 @@ def fleet_scan(
             filter=(pc.field("date") == pa.scalar(day, pa.date32())) & wanted,
         )
         rows += table.num_rows
-        for chunk in _vehicle_chunks(table):
+        for piece in _vehicle_chunks(table):
+            chunk = long_frame(piece)  # one conversion to polars for every function below
             parts.append(daily_indicators(chunk))
             stuck.append(stuck_signals(chunk))
             clock.append(clock_faults(chunk))
