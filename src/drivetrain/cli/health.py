@@ -7,6 +7,7 @@ from datetime import date
 from importlib.metadata import version as package_version
 from typing import Annotated, Any
 
+import numpy as np
 import polars as pl
 import typer
 
@@ -23,7 +24,7 @@ from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.principals import principal_named
 from drivetrain.governance.provenance import record_output
 from drivetrain.health.dtc import DtcInterpretation, interpret_dtc
-from drivetrain.health.scan import ScanReport, diagnose_vehicle, fleet_scan
+from drivetrain.health.scan import WEAK_PACK_Z, ScanReport, diagnose_vehicle, fleet_scan
 from drivetrain.lake import Lake
 from drivetrain.settings import Settings
 from drivetrain.state import migrate, session_scope
@@ -430,6 +431,16 @@ def print_health_tour(tour: HealthTour) -> None:
         f"{scan.detection.anomalies.height} anomalies; "
         f"[dim]drivetrain explain {scan.output_id}[/]"
     )
+    packs = scan.battery.filter(pl.col("status") == "estimated")
+    if packs.height:
+        median = float(np.median(packs["soh_pct"].to_numpy()))
+        weak = packs.filter(pl.col("residual_z") < -WEAK_PACK_Z).height
+        console.print(
+            f"traction batteries: {packs.height} of {scan.battery.height} plug-ins estimated "
+            f"from their BMS counters, median state of health "
+            f"{median:.1f} %, {weak} ageing faster than the fleet's law",
+            highlight=False,
+        )
     if tour.vehicle is None:
         return
     v = tour.vehicle
