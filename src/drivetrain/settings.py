@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -64,6 +64,15 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Data category per VSS path prefix, overriding the default rules.",
     )
+    llm_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint the copilot writes answers with "
+        "(e.g. http://127.0.0.1:8080/v1); none: extractive answers.",
+    )
+    llm_model: str | None = Field(default=None, description="Model name at that endpoint.")
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="Key for the endpoint, if it wants one (never logged)."
+    )
 
     @field_validator("state_url")
     @classmethod
@@ -79,6 +88,11 @@ class Settings(BaseSettings):
     @property
     def resolved_principals_file(self) -> Path:
         return self.principals_file or self.data_dir / "principals.toml"
+
+    @property
+    def copilot_dir(self) -> Path:
+        """The copilot's document index (chunks, vectors, BM25)."""
+        return self.data_dir / "copilot"
 
     @property
     def imported_catalog(self) -> Path:
