@@ -14,6 +14,7 @@ from drivetrain.catalog import get_vehicle_model, use_imported_catalog
 from drivetrain.cli import audit as audit_cli
 from drivetrain.cli import campaign as campaign_cli
 from drivetrain.cli import catalog as catalog_cli
+from drivetrain.cli import copilot as copilot_cli
 from drivetrain.cli import gateway as gateway_cli
 from drivetrain.cli import governance as governance_cli
 from drivetrain.cli import health as health_cli
@@ -72,6 +73,8 @@ app.add_typer(gateway_cli.app, name="gateway")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(governance_cli.app, name="governance")
 app.add_typer(health_cli.app, name="health")
+app.add_typer(copilot_cli.docs_app, name="docs")
+app.command("ask")(copilot_cli.ask)
 app.command("explain")(audit_cli.explain)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]

@@ -73,6 +73,21 @@ class VehicleRecordLike(VehicleLike, Protocol):
 CONTROL_OBJECTS: dict[str, str] = {
     "vehicle_identity": "the VIN behind a vehicle pseudonym (re-identification)",
 }
+# The copilot's documents are protected by their access labels: the policy grants
+# ``documents:<label>`` (read), and a reader sees a passage only if granted every label.
+DOCUMENT_PREFIX = "documents:"
+
+
+def _known_object(name: str) -> bool:
+    label = name.removeprefix(DOCUMENT_PREFIX)
+    return (
+        name in TABLES
+        or name in CONTROL_OBJECTS
+        or (name.startswith(DOCUMENT_PREFIX) and (label == "*" or bool(_LABEL.fullmatch(label))))
+    )
+
+
+_LABEL = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 
 def access_purposes() -> dict[str, str]:
@@ -258,8 +273,8 @@ class AccessEnforcer:
         """Decide one request; ``vehicle`` None for a table without vehicles."""
         if action not in ACTIONS:
             raise InputError(f"unknown action {action!r}", hint=f"actions: {', '.join(ACTIONS)}")
-        if table not in TABLES and table not in CONTROL_OBJECTS:
-            known = sorted([*TABLES, *CONTROL_OBJECTS])
+        if not _known_object(table):
+            known = sorted([*TABLES, *CONTROL_OBJECTS, f"{DOCUMENT_PREFIX}<label>"])
             raise InputError(
                 f"unknown lake table or protected object {table!r}",
                 hint=f"known: {', '.join(known)}",
@@ -460,7 +475,7 @@ def _read_policy(path: Path) -> list[PolicyRule]:
         role, brand, table, action, purpose, condition, effect, name = values
         rule = PolicyRule(role, _domain(brand), table, action, purpose, condition, effect, name)
         problems = []
-        if rule.table not in tables:
+        if rule.table not in tables and not _known_object(rule.table):
             problems.append(f"unknown table {rule.table!r}")
         if rule.action not in {*ACTIONS, "*"}:
             problems.append(f"unknown action {rule.action!r}")

@@ -11,6 +11,7 @@ PURPOSES: dict[str, str] = {
     "personalisation": "in-car assistant, driver profiles and recommendations",
     "location_services": "navigation, charging and other location-based services",
     "marketing": "offers and communication to the owner",
+    "engineering_support": "finding and citing engineering, service and specification documents",
 }
 
 

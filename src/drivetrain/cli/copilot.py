@@ -1,0 +1,229 @@
+"""drivetrain docs … and drivetrain ask: the knowledge copilot from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from drivetrain.cli.output import (
+    console,
+    handle_errors,
+    print_json,
+    print_table,
+)
+from drivetrain.copilot import DocumentIndex, SearchFilters, SearchMode, passages_to_table
+from drivetrain.copilot.access import PURPOSE, index_labels, readable_labels
+from drivetrain.copilot.answers import answer
+from drivetrain.copilot.providers import provider_from_settings
+from drivetrain.errors import NotFound
+from drivetrain.governance.audit import AuditLog
+from drivetrain.governance.principals import principal_named
+from drivetrain.settings import Settings
+
+docs_app = typer.Typer(
+    help="Index engineering, service and specification documents, and search them.",
+    no_args_is_help=True,
+)
+
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+AsPrincipal = Annotated[
+    str,
+    typer.Option(
+        "--as",
+        help="Principal who reads (principals_file): only documents whose every access "
+        "label the policy grants them, for purpose engineering_support, are searched.",
+    ),
+]
+Mode = Annotated[str, typer.Option("--mode", help="hybrid (BM25 + dense, fused), bm25 or dense.")]
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def _index(settings: Settings, *, must_exist: bool = True) -> DocumentIndex:
+    folder = settings.copilot_dir
+    if must_exist and not folder.is_dir():
+        raise NotFound(
+            f"no document index in {folder}",
+            hint="index documents first: drivetrain docs add PATH…",
+        )
+    return DocumentIndex.open(folder)
+
+
+def _labels_for(settings: Settings, index: DocumentIndex, principal_id: str) -> frozenset[str]:
+    principal = principal_named(settings.resolved_principals_file, principal_id)
+    return readable_labels(principal, index_labels(index))
+
+
+@docs_app.command("add")
+@handle_errors
+def add(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to index.")],
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", help="Access label(s) for these documents (default public)."),
+    ] = None,
+    brand: Annotated[str | None, typer.Option(help="Brand the documents are about.")] = None,
+    program: Annotated[str | None, typer.Option(help="Vehicle program.")] = None,
+    version: Annotated[str | None, typer.Option(help="Document version.")] = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Remove indexed files under PATHS that are gone.")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Index documents: Markdown, HTML, PDF, plain text, CSV/Parquet test results.
+
+    Unchanged files are skipped, changed ones re-indexed (only changed passages are
+    re-embedded); a file that cannot be read is reported and the rest go on.
+    Example: drivetrain docs add manuals/ bulletins/tsb-042.pdf --label service --brand Fiat
+    """
+    settings = _settings(ctx)
+    settings.ensure_data_dir()
+    index = _index(settings, must_exist=False)
+    with console.status(f"indexing {len(paths)} path(s) …"):
+        report = index.add(
+            paths, labels=label or (), brand=brand, program=program, version=version, prune=prune
+        )
+    table = report.to_table()
+    if as_json:
+        print_json({"files": table.to_pylist(), "chunks_added": report.chunks_added})
+        return
+    print_table(
+        f"{len(report.files)} file(s): {report.chunks_added} passages added in "
+        f"{report.seconds:.1f} s",
+        ("file", "status", "passages", "reason"),
+        ((r["source"], r["status"], r["chunks"], r["reason"] or "") for r in table.to_pylist()),
+    )
+    if report.failed:
+        console.print(f"[yellow]{len(report.failed)} file(s) could not be indexed (see above)[/]")
+
+
+@docs_app.command("search")
+@handle_errors
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    as_: AsPrincipal,
+    k: Annotated[int, typer.Option("-k", help="Passages to show.", min=1, max=100)] = 5,
+    mode: Mode = "hybrid",
+    brand: Annotated[str | None, typer.Option(help="Only documents of this brand.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """The passages that best match QUERY, with where each comes from.
+
+    Example: drivetrain docs search "director repository metadata" --as erin
+    """
+    settings = _settings(ctx)
+    index = _index(settings)
+    labels = _labels_for(settings, index, as_)
+    if mode not in ("hybrid", "bm25", "dense"):
+        raise typer.BadParameter("--mode must be hybrid, bm25 or dense")
+    search_mode: SearchMode = mode  # type: ignore[assignment]  # checked just above
+    passages = index.search(
+        query, k, labels=labels, mode=search_mode, filters=SearchFilters(brand=brand)
+    )
+    if as_json:
+        print_json(passages_to_table(passages).to_pylist())
+        return
+    if not passages:
+        console.print("no passage matches (or none you may read)")
+    for n, p in enumerate(passages, start=1):
+        console.print(f"[bold]{n}. {p.location.cite()}[/]", highlight=False)
+        console.print(f"   {' '.join(p.text.split())[:300]}", highlight=False)
+
+
+@docs_app.command("list")
+@handle_errors
+def list_documents(ctx: typer.Context, as_json: AsJson = False) -> None:
+    """The indexed documents: format, title, labels, passages."""
+    table = _index(_settings(ctx)).documents()
+    rows = table.select(["source", "format", "title", "labels", "chunks"]).to_pylist()
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        f"{len(rows)} document(s)",
+        ("source", "format", "title", "labels", "passages"),
+        ((r["source"], r["format"], r["title"], ", ".join(r["labels"]), r["chunks"]) for r in rows),
+    )
+
+
+@handle_errors
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question, in plain words.")],
+    as_: AsPrincipal,
+    k: Annotated[int, typer.Option("-k", help="Passages to answer from.", min=1, max=20)] = 5,
+    as_json: AsJson = False,
+) -> None:
+    """Answer a question from the indexed documents, citing the passages used.
+
+    With an LLM configured (DRIVETRAIN_LLM_BASE_URL, _MODEL, _API_KEY: any
+    OpenAI-compatible endpoint) the model writes the answer from the passages and
+    it streams; without one the answer is built from the passages' own sentences.
+    Either way it says "Not found in the documents." rather than guess, and is
+    recorded for `drivetrain explain`.
+    Example: drivetrain ask "What does the Director repository do?" --as erin
+    """
+    settings = _settings(ctx)
+    index = _index(settings)
+    labels = _labels_for(settings, index, as_)
+    provider = provider_from_settings(settings)
+    streamed = provider is not None and not as_json
+    result = answer(
+        index,
+        question,
+        labels=labels,
+        provider=provider,
+        k=k,
+        audit=AuditLog(settings.data_dir),
+        principal=as_,
+        purpose=PURPOSE,
+        on_text=(lambda piece: console.print(piece, end="", highlight=False)) if streamed else None,
+    )
+    if as_json:
+        print_json(
+            {
+                "question": question,
+                "answer": result.text,
+                "found": result.found,
+                "confidence": result.confidence,
+                "method": result.method,
+                "degraded": result.degraded,
+                "unsupported": result.unsupported,
+                "citations": [
+                    {
+                        "number": c.number,
+                        "citation": c.passage.location.cite(),
+                        "source": c.passage.source,
+                        "text": c.passage.text,
+                    }
+                    for c in result.citations
+                ],
+                "output_id": result.output_id,
+            }
+        )
+        return
+    if streamed and result.method != "extractive":
+        console.print()
+    else:
+        if result.degraded:
+            console.print(f"\n[yellow]{result.degraded}[/]", highlight=False)
+        console.print(result.text, highlight=False)
+    for c in result.citations:
+        console.print(f"[dim]{c.cite()}[/]", highlight=False)
+    if result.unsupported:
+        console.print(
+            f"[yellow]{len(result.unsupported)} sentence(s) not supported by the passages "
+            "they cite[/]"
+        )
+    console.print(
+        f"[dim]{result.method}, confidence {result.confidence:.2f}; "
+        f"drivetrain explain {result.output_id}[/]"
+    )

@@ -1,0 +1,44 @@
+"""Which documents a principal may read: the access policy's grants on ``documents:<label>``.
+
+A document's access labels (``public``, ``service``, ``engineering``…) are
+objects of the same casbin policy that guards the lake
+(``src/drivetrain/governance/data/access_policy.csv``), read for the purpose
+``engineering_support``. The copilot asks the policy which of the index's labels
+the principal is granted, then searches with exactly those: a passage is
+returned only if every one of its labels is granted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from drivetrain.copilot.index import DocumentIndex
+from drivetrain.governance.access import DOCUMENT_PREFIX, AccessContext, AccessEnforcer
+from drivetrain.governance.principals import Principal
+
+PURPOSE = "engineering_support"
+
+
+def index_labels(index: DocumentIndex) -> set[str]:
+    """Every access label some document of ``index`` carries."""
+    labels: set[str] = set()
+    for row in index.documents().column("labels").to_pylist():
+        labels.update(row or ())
+    return labels
+
+
+def readable_labels(
+    principal: Principal,
+    labels: Iterable[str],
+    *,
+    enforcer: AccessEnforcer | None = None,
+    purpose: str = PURPOSE,
+) -> frozenset[str]:
+    """The labels of ``labels`` the policy lets ``principal`` read for ``purpose``."""
+    enforcer = enforcer or AccessEnforcer()
+    context = AccessContext(principal, purpose)
+    return frozenset(
+        label
+        for label in labels
+        if enforcer.decide(context, "read", f"{DOCUMENT_PREFIX}{label}", None).allowed
+    )

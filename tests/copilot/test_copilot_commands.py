@@ -1,0 +1,93 @@
+"""drivetrain docs add / list / search and drivetrain ask, through the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from drivetrain.cli.main import app
+from drivetrain.governance.audit import AuditLog
+from drivetrain.governance.provenance import explain
+
+PRINCIPALS = """
+[[principal]]
+id = "erin"
+roles = ["product_engineer"]
+brands = ["*"]
+regions = ["eu"]
+country = "DE"
+
+[[principal]]
+id = "fay"
+roles = ["fleet_analyst"]
+brands = ["*"]
+regions = ["eu"]
+country = "DE"
+"""
+REPORT = """# Cold-climate test report CT-77
+
+## Battery pre-conditioning
+
+At -25 °C the pack pre-conditioning raised the cell temperature from -22 °C to
++5 °C in 38 minutes, using 3.1 kWh from the grid. Fast-charge power reached
+110 kW after pre-conditioning, against 35 kW without it.
+"""
+GUIDE = """# Wiper service guide
+
+## Replacing the wiper blades
+
+Lift the arm, press the release tab and slide the blade off the hook. Fit the new
+blade until it clicks.
+"""
+
+
+def run(data: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["--data-dir", str(data), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_index_search_and_ask_as_two_principals(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "principals.toml").write_text(PRINCIPALS)
+    docs = tmp_path / "docs"
+    (docs / "reports").mkdir(parents=True)
+    (docs / "reports/ct-77.md").write_text(REPORT)
+    (docs / "wipers.md").write_text(GUIDE)
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.7 this is not a PDF")
+
+    code, out, err = run(data, "docs", "add", str(docs / "wipers.md"), str(docs / "broken.pdf"),
+                         "--json")  # fmt: skip
+    assert code == 0, err
+    files = {Path(f["source"]).name: f for f in json.loads(out)["files"]}
+    assert files["wipers.md"]["status"] == "added" and files["broken.pdf"]["status"] == "failed"
+    assert files["broken.pdf"]["reason"]  # the failed file says why; the batch went on
+    code, out, err = run(data, "docs", "add", str(docs / "reports"), "--label", "engineering")
+    assert code == 0, err
+    code, out, _ = run(data, "docs", "list", "--json")
+    labels = {Path(r["source"]).name: r["labels"] for r in json.loads(out)}
+    assert labels == {"wipers.md": ["public"], "ct-77.md": ["engineering"]}
+
+    question = "How long did battery pre-conditioning take at -25 °C?"
+    code, out, err = run(data, "docs", "search", question, "--as", "fay", "--json")
+    assert code == 0, err
+    assert all("ct-77" not in p["source"] for p in json.loads(out))  # not granted: not seen
+    code, out, err = run(data, "ask", question, "--as", "erin", "--json")
+    assert code == 0, err
+    reply = json.loads(out)
+    assert reply["found"] and "38 minutes" in reply["answer"]
+    assert reply["citations"][0]["source"].endswith("ct-77.md")
+    explained = explain(AuditLog(data), reply["output_id"])
+    assert explained.principal == "erin" and explained.purpose == "engineering_support"
+    code, out, err = run(data, "ask", question, "--as", "fay", "--json")
+    assert code == 0, err
+    assert not json.loads(out)["found"]  # the only answer is in a report fay may not read
+    code, out, _ = run(data, "ask", question, "--as", "erin")
+    assert "38 minutes" in out and "ct-77.md" in out
+
+
+def test_asking_before_indexing_says_what_to_do(tmp_path: Path) -> None:
+    code, _, err = run(tmp_path, "ask", "anything?", "--as", "erin")
+    assert code == 66 and "drivetrain docs add" in err
