@@ -123,8 +123,11 @@ def test_unwritable_data_dir(tmp_path: Path) -> None:
 
 def test_demo_runs_in_a_fresh_directory_and_refuses_foreign_ones(tmp_path: Path) -> None:
     target = tmp_path / "demo"
-    code, out, err = invoke("--data-dir", str(target), "demo", "--vehicles", "10", "--days", "1")
+    code, out, err = invoke(
+        "--data-dir", str(target), "demo", "--vehicles", "10", "--days", "1", "--no-docs"
+    )
     assert code == 0, err
+    assert "knowledge copilot" in out and "skipped (--no-docs)" in out
     assert "Vehicles by brand and market" in out and "Faults injected" in out
     assert "minimisation" in out  # the demo campaign does not collect location
     assert "raw path:" in out and "CAN logs" in out and " 0 rejected" in out
@@ -134,7 +137,9 @@ def test_demo_runs_in_a_fresh_directory_and_refuses_foreign_ones(tmp_path: Path)
     assert "vehicle health" in out and "drivetrain health scan --as fleet-health" in out
     verified = runner.invoke(app, ["--data-dir", str(target), "audit", "verify", "--json"])
     assert verified.exit_code == 0, verified.stderr
-    code, _, err = invoke("--data-dir", str(target), "demo", "--vehicles", "10", "--days", "1")
+    code, _, err = invoke(
+        "--data-dir", str(target), "demo", "--vehicles", "10", "--days", "1", "--no-docs"
+    )
     assert code == 0, err  # its own earlier demo is replaced
     foreign = tmp_path / "mine"
     foreign.mkdir()

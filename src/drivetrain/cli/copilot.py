@@ -17,6 +17,7 @@ from drivetrain.copilot import DocumentIndex, SearchFilters, SearchMode, passage
 from drivetrain.copilot.access import PURPOSE, index_labels, readable_labels
 from drivetrain.copilot.answers import answer
 from drivetrain.copilot.providers import provider_from_settings
+from drivetrain.demo.copilot_tour import CopilotTour
 from drivetrain.errors import NotFound
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.principals import principal_named
@@ -227,3 +228,25 @@ def ask(
         f"[dim]{result.method}, confidence {result.confidence:.2f}; "
         f"drivetrain explain {result.output_id}[/]"
     )
+
+
+def print_copilot_tour(tour: CopilotTour) -> None:
+    """The demo's copilot section: what was indexed, two answers with their citations."""
+    if tour.report is None:
+        console.print("no documentation folder found beside this installation: skipped")
+        return
+    report = tour.report
+    console.print(
+        f"[dim]$ drivetrain docs add {' '.join(str(f) for f in tour.folders)}[/]\n"
+        f"{len(report.files)} files, {report.chunks_added} passages indexed in "
+        f"{report.seconds:.0f} s (BM25 + all-MiniLM-L6-v2, fused); "
+        f"{len(report.failed)} could not be read",
+        highlight=False,
+    )
+    for result in tour.answers:
+        console.print(
+            f'[dim]$ drivetrain ask "{result.question}" --as engineer[/]', highlight=False
+        )
+        console.print(result.text, highlight=False)
+        for c in result.citations:
+            console.print(f"   [dim]{c.cite()}[/]", highlight=False)

@@ -20,6 +20,7 @@ from drivetrain.cli import governance as governance_cli
 from drivetrain.cli import health as health_cli
 from drivetrain.cli import ingest as ingest_cli
 from drivetrain.cli.audit import print_explanation
+from drivetrain.cli.copilot import print_copilot_tour
 from drivetrain.cli.health import print_health_tour
 from drivetrain.cli.output import (
     console,
@@ -32,6 +33,7 @@ from drivetrain.cli.output import (
 from drivetrain.demo import SimulationConfig, SimulationReport, run_simulation
 from drivetrain.demo.can_export import export_vehicle_log
 from drivetrain.demo.consent_story import CHARGING_CAMPAIGN
+from drivetrain.demo.copilot_tour import copilot_tour
 from drivetrain.demo.governance_tour import SAMPLE_QUERY, governance_tour
 from drivetrain.demo.health_tour import health_tour
 from drivetrain.demo.run import DEMO_CAMPAIGN, publish_simulation, run_demo
@@ -446,6 +448,13 @@ def demo(
     vehicles: Annotated[int, typer.Option(help="Number of vehicles.")] = 200,
     days: Annotated[int, typer.Option(help="Days to simulate.")] = 30,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    docs: Annotated[
+        bool,
+        typer.Option(
+            "--docs/--no-docs",
+            help="Index the documentation and answer two questions (about a minute).",
+        ),
+    ] = True,
 ) -> None:
     """Show what drivetrain does, end to end, in a fresh data directory.
 
@@ -520,6 +529,12 @@ def demo(
     console.print("[dim]$ drivetrain health scan --as fleet-health[/]")
     health = health_tour(demo_settings)
     print_health_tour(health)
+    console.rule("[bold]knowledge copilot")
+    if docs:
+        with console.status("indexing the documentation (all-MiniLM-L6-v2 embeddings) …"):
+            print_copilot_tour(copilot_tour(demo_settings))
+    else:
+        console.print("skipped (--no-docs)")
     verified = AuditLog(demo_settings.data_dir).verify()
     latest = verified.latest
     console.print(

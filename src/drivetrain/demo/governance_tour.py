@@ -58,6 +58,13 @@ regions = ["eu", "us", "kr", "ca"]
 country = "DE"
 
 [[principal]]
+id = "engineer"
+roles = ["product_engineer"]
+brands = ["*"]
+regions = ["eu"]
+country = "DE"
+
+[[principal]]
 id = "dpo-eu"
 roles = ["data_protection_officer"]
 brands = ["*"]
