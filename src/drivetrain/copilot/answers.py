@@ -166,18 +166,20 @@ def _extract(question: str, passages: Sequence[Passage]) -> tuple[list[tuple[int
     return [(rank, sentence) for rank, _, sentence in chosen], scored[0][0] if scored else 0.0
 
 
-def prompt_text() -> str:
-    """The versioned answer prompt (a package file)."""
-    return resources.files("drivetrain.copilot").joinpath("prompts", PROMPT).read_text("utf-8")
+def prompt_text(part: str = "") -> str:
+    """The versioned answer prompt (package files): the system part, or ``part="user"``."""
+    name = PROMPT if not part else PROMPT.replace(".md", f".{part}.md")
+    return resources.files("drivetrain.copilot").joinpath("prompts", name).read_text("utf-8")
 
 
 def _messages(question: str, passages: Sequence[Passage]) -> list[Message]:
     numbered = "\n\n".join(
         f"[{n}] ({p.location.cite()})\n{p.text}" for n, p in enumerate(passages, start=1)
     )
+    user = prompt_text("user").replace("{passages}", numbered).replace("{question}", question)
     return [
         {"role": "system", "content": prompt_text()},
-        {"role": "user", "content": f"Passages:\n\n{numbered}\n\nQuestion: {question}"},
+        {"role": "user", "content": user},
     ]
 
 
