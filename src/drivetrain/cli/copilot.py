@@ -142,7 +142,10 @@ def search(
 @docs_app.command("list")
 @handle_errors
 def list_documents(ctx: typer.Context, as_json: AsJson = False) -> None:
-    """The indexed documents: format, title, labels, passages."""
+    """The indexed documents: format, title, labels, passages.
+
+    Example: drivetrain docs list --json
+    """
     table = _index(_settings(ctx)).documents()
     rows = table.select(["source", "format", "title", "labels", "chunks"]).to_pylist()
     if as_json:
