@@ -91,3 +91,51 @@ def test_index_search_and_ask_as_two_principals(tmp_path: Path) -> None:
 def test_asking_before_indexing_says_what_to_do(tmp_path: Path) -> None:
     code, _, err = run(tmp_path, "ask", "anything?", "--as", "erin")
     assert code == 66 and "drivetrain docs add" in err
+
+
+QUESTIONS = """
+[[question]]
+id = "preconditioning-time"
+family = "tests"
+question = "How long does the pack take to warm up at -25 °C?"
+[[question.expected]]
+files = ["reports/ct-77.md"]
+phrase = "in 38 minutes"
+
+[[question]]
+id = "wiper-release"
+family = "tests"
+question = "How do I take off a wiper blade?"
+[[question.expected]]
+files = ["wipers.md"]
+phrase = "press the release tab"
+
+[[question]]
+id = "none-sourdough"
+family = "tests"
+question = "How long should sourdough bread rise?"
+answerable = false
+"""
+
+
+def test_copilot_evaluate_prints_retrieval_and_answer_metrics(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "reports").mkdir(parents=True)
+    (corpus / "reports/ct-77.md").write_text(REPORT)
+    (corpus / "wipers.md").write_text(GUIDE)
+    questions = tmp_path / "questions.toml"
+    questions.write_text(QUESTIONS)
+    data = tmp_path / "data"
+    args = ("copilot", "evaluate", "--questions", str(questions), "--corpus", str(corpus))
+    code, out, err = run(data, *args, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    modes = {r["mode"]: r for r in result["retrieval"]}
+    assert set(modes) == {"bm25", "dense", "hybrid"}
+    assert modes["hybrid"]["questions"] == 2 and modes["hybrid"]["recall@5"] == 1.0
+    answers = result["answers"][0]
+    assert answers["answered"] == 1.0 and answers["refused"] == 1.0
+    assert answers["grounded"] == 1.0 and answers["faithful_sentences"] == 1.0
+    (corpus / "wipers.md").write_text(GUIDE.replace("press the release tab", "pull"))
+    code, _, err = run(data, *args)
+    assert code == 66 and "not in" in err  # the set and the corpus no longer belong together

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +22,7 @@ from drivetrain.demo.copilot_tour import CopilotTour
 from drivetrain.errors import NotFound
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.principals import principal_named
+from drivetrain.governance.provenance import record_output
 from drivetrain.settings import Settings
 
 docs_app = typer.Typer(
@@ -253,3 +255,97 @@ def print_copilot_tour(tour: CopilotTour) -> None:
         console.print(result.text, highlight=False)
         for c in result.citations:
             console.print(f"   [dim]{c.cite()}[/]", highlight=False)
+
+
+copilot_app = typer.Typer(help="The knowledge copilot's evaluation.", no_args_is_help=True)
+_CHECKOUT = Path(__file__).resolve().parents[3]
+
+
+@copilot_app.command("evaluate")
+@handle_errors
+def evaluate(
+    ctx: typer.Context,
+    questions: Annotated[
+        Path, typer.Option(help="Question set (TOML) with the expected passages.")
+    ] = _CHECKOUT / "tests/copilot/eval_questions.toml",
+    corpus: Annotated[Path, typer.Option(help="The corpus the set is written for.")] = (
+        _CHECKOUT.parent / "shared/data/docs"
+    ),
+    as_json: AsJson = False,
+) -> None:
+    """Score retrieval (BM25, dense, hybrid) and answers against a question set.
+
+    Indexes CORPUS into <data-dir>/copilot-eval (reused when unchanged), then reports
+    recall@1/5/10, MRR@10 and nDCG@10 per retriever, and for the answers: questions
+    answered, answers citing an expected passage, unanswerable questions refused and
+    sentences supported by their citations. Recorded for `explain`.
+    Example: drivetrain copilot evaluate --corpus ../shared/data/docs
+    """
+    from drivetrain.copilot.answer_eval import evaluate_answers
+    from drivetrain.copilot.evaluation import check_questions, evaluate_retrieval, load_questions
+
+    settings = _settings(ctx)
+    for path, what in ((questions, "question set"), (corpus, "corpus")):
+        if not path.exists():
+            raise NotFound(f"the {what} {path} does not exist", hint=f"pass --{what.split()[-1]}")
+    asked = load_questions(questions)
+    missing = check_questions(asked, corpus)
+    if missing:
+        raise NotFound(
+            f"{len(missing)} expected passage(s) are not in {corpus}: {missing[0]}",
+            hint="the question set and the corpus do not belong together",
+        )
+    settings.ensure_data_dir()
+    index = DocumentIndex.open(settings.data_dir / "copilot-eval")
+    with console.status(f"indexing {corpus} …"):
+        index.add([corpus])
+    with console.status(f"asking {len(asked)} questions in three modes …"):
+        retrieval = evaluate_retrieval(index, asked)
+        answers, _ = evaluate_answers(index, asked, provider=provider_from_settings(settings))
+    output_id = record_output(
+        AuditLog(settings.data_dir),
+        kind="copilot_evaluation",
+        model="drivetrain.copilot (BM25, all-MiniLM-L6-v2, RRF; answers)",
+        version=package_version("drivetrain"),
+        params={"questions": str(questions), "corpus": str(corpus), "chunks": len(index)},
+        inputs={},
+        sources=[str(questions)],
+        principal="cli",
+        purpose=PURPOSE,
+    )
+    if as_json:
+        print_json(
+            {
+                "retrieval": retrieval.metrics.to_dicts(),
+                "answers": answers.to_dicts(),
+                "output_id": output_id,
+            }
+        )
+        return
+    print_table(
+        f"retrieval: {len(asked)} questions, {len(index)} passages",
+        ("mode", "questions", "recall@1", "recall@5", "recall@10", "MRR@10", "nDCG@10"),
+        (
+            (
+                r["mode"],
+                r["questions"],
+                *(
+                    f"{r[c]:.3f}"
+                    for c in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+                ),
+            )
+            for r in retrieval.metrics.iter_rows(named=True)
+        ),
+    )
+    a = answers.row(0, named=True)
+    print_table(
+        f"answers ({a['method']})",
+        ("measure", "value"),
+        [
+            ("answerable questions answered", f"{100 * a['answered']:.1f} %"),
+            ("answers citing an expected passage", f"{100 * a['grounded']:.1f} %"),
+            ("unanswerable questions refused", f"{100 * a['refused']:.1f} %"),
+            ("sentences supported by their citations", f"{100 * a['faithful_sentences']:.1f} %"),
+        ],
+    )
+    console.print(f"[dim]drivetrain explain {output_id}[/]")

@@ -76,6 +76,7 @@ app.add_typer(audit_cli.app, name="audit")
 app.add_typer(governance_cli.app, name="governance")
 app.add_typer(health_cli.app, name="health")
 app.add_typer(copilot_cli.docs_app, name="docs")
+app.add_typer(copilot_cli.copilot_app, name="copilot")
 app.command("ask")(copilot_cli.ask)
 app.command("explain")(audit_cli.explain)
 
