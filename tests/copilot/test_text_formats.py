@@ -114,3 +114,10 @@ def test_plain_text_numbered_headings_nest_by_their_number() -> None:
     assert paths["This document describes a framework."] == ("1 Introduction", "1.1 Scope")
     assert paths["Roles are listed below:"] == ("2 System overview",)
     assert paths["The timestamp role signs."] == ("2 System overview", "2.1.4 Timestamp role")
+
+
+def test_a_heading_written_with_a_no_break_space_is_a_heading() -> None:
+    # the TUF specification writes "##\u00a0Update the snapshot role"
+    doc = read_markdown("# Spec\n\n## Timestamp\n\nText one.\n\n##\u00a0Snapshot\n\nText two.\n")
+    paths = {b.heading_path for b in doc.blocks}
+    assert ("Spec", "Snapshot") in paths and ("Spec", "Timestamp") in paths
