@@ -139,3 +139,25 @@ def test_copilot_evaluate_prints_retrieval_and_answer_metrics(tmp_path: Path) ->
     (corpus / "wipers.md").write_text(GUIDE.replace("press the release tab", "pull"))
     code, _, err = run(data, *args)
     assert code == 66 and "not in" in err  # the set and the corpus no longer belong together
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_docs_compare_tables_and_document_versions(tmp_path: Path) -> None:
+    brake = DATA / "compare"
+    code, out, err = run(tmp_path, "docs", "compare", str(brake / "brake-2026-10.csv"),
+                         str(brake / "brake-2026-11.csv"), "--key", "speed_kmh", "--key",
+                         "surface", "--json")  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["counts"]["new_violations"] == 1 and result["counts"]["fixed"] == 1
+    assert any("now exceeds the limit 38" in s for s in result["summary"])
+    manual = DATA / "diff"
+    code, out, err = run(tmp_path, "docs", "compare", str(manual / "manual-v1.md"),
+                         str(manual / "manual-v2.md"))  # fmt: skip
+    assert code == 0, err
+    assert "Renamed" in out and "manual-v1.md §" in out and "manual-v2.md §" in out
+    code, _, err = run(tmp_path, "docs", "compare", str(brake / "brake-2026-10.csv"),
+                       str(brake / "emc-2026-q3.csv"))  # fmt: skip
+    assert code != 0 and "error:" in err  # no common key: said, not guessed

@@ -349,3 +349,53 @@ def evaluate(
         ],
     )
     console.print(f"[dim]drivetrain explain {output_id}[/]")
+
+
+_TABLES = (".csv", ".parquet")
+
+
+@docs_app.command("compare")
+@handle_errors
+def compare(
+    ctx: typer.Context,
+    old: Annotated[Path, typer.Argument(help="The earlier test result or document version.")],
+    new: Annotated[Path, typer.Argument(help="The later one.")],
+    keys: Annotated[
+        list[str] | None,
+        typer.Option("--key", help="Column(s) identifying a row (tables; default: detected)."),
+    ] = None,
+    limits: Annotated[
+        Path | None,
+        typer.Option(help="Limits table (measurement, low, high[, key columns]) for tables."),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Changes to show.", min=1)] = 10,
+    as_json: AsJson = False,
+) -> None:
+    """What changed between two test-result tables, or two versions of a document.
+
+    Tables (CSV, Parquet): per row and measurement the change, and which limits are
+    now violated, fixed or still failing. Documents (any indexed format): sections
+    added, removed, renamed, moved or modified, with the changed sentences cited in
+    both versions.
+    Example: drivetrain docs compare brake-2026-10.csv brake-2026-11.csv --key speed_kmh
+    """
+    from drivetrain.copilot.compare import compare_results
+    from drivetrain.copilot.diff import diff_documents
+
+    _settings(ctx)
+    if old.suffix.lower() in _TABLES and new.suffix.lower() in _TABLES:
+        result = compare_results(old, new, keys=keys or None, limits=limits)
+        if as_json:
+            print_json(
+                {"summary": result.summary.sentences, "counts": result.summary.counts,
+                 "changes": result.changes.to_dicts()}
+            )  # fmt: skip
+            return
+        for sentence in result.summary.sentences[: top + 1]:
+            console.print(sentence, highlight=False)
+        return
+    diff = diff_documents(old, new)
+    if as_json:
+        print_json({"summary": diff.summary, "changes": diff.to_table().to_pylist()})
+        return
+    console.print(diff.summary, highlight=False)  # counts, then the largest changes, cited

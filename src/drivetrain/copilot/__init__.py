@@ -1,4 +1,4 @@
-"""Knowledge copilot: document ingestion and hybrid retrieval (answers come later).
+"""Knowledge copilot: document ingestion, hybrid retrieval, grounded answers, comparisons.
 
     index = DocumentIndex.open(settings.data_dir / "copilot")
     report = index.add(["manuals/", "bulletins/tsb-042.pdf"], labels={"service"}, brand="Fiat")
@@ -12,7 +12,10 @@ by reciprocal rank fusion. A passage is returned only to a reader holding all
 of its access labels; the filter applies inside both stores.
 """
 
+from drivetrain.copilot.answers import Answer, Citation, answer, unsupported_sentences
 from drivetrain.copilot.chunking import DEFAULT_MAX_WORDS, chunk_document
+from drivetrain.copilot.compare import Comparison, ComparisonError, compare_results
+from drivetrain.copilot.diff import DocumentDiff, SectionChange, diff_documents
 from drivetrain.copilot.documents import (
     DEFAULT_LABEL,
     DEFAULT_MAX_BYTES,
@@ -39,6 +42,12 @@ from drivetrain.copilot.models import (
     Span,
     passages_to_table,
 )
+from drivetrain.copilot.providers import (
+    LLMProvider,
+    OpenAICompatibleProvider,
+    ProviderError,
+    provider_from_settings,
+)
 from drivetrain.copilot.retrieval import (
     RRF_K,
     Reranker,
@@ -53,8 +62,13 @@ __all__ = [
     "DEFAULT_MAX_WORDS",
     "RRF_K",
     "SUPPORTED_EXTENSIONS",
+    "Answer",
     "Chunk",
+    "Citation",
+    "Comparison",
+    "ComparisonError",
     "CorruptDocument",
+    "DocumentDiff",
     "DocumentIndex",
     "DocumentMeta",
     "DocumentTooLarge",
@@ -62,18 +76,27 @@ __all__ = [
     "EncryptedDocument",
     "FileOutcome",
     "IngestReport",
+    "LLMProvider",
     "Location",
     "MiniLMEmbedder",
+    "OpenAICompatibleProvider",
     "Passage",
+    "ProviderError",
     "Reranker",
     "SearchFilters",
     "SearchMode",
+    "SectionChange",
     "Span",
     "TextEmbedder",
     "UnreadableDocument",
     "UnsupportedFormat",
+    "answer",
     "chunk_document",
+    "compare_results",
+    "diff_documents",
     "load_document",
     "passages_to_table",
+    "provider_from_settings",
     "reciprocal_rank_fusion",
+    "unsupported_sentences",
 ]
