@@ -121,3 +121,17 @@ def test_a_heading_written_with_a_no_break_space_is_a_heading() -> None:
     doc = read_markdown("# Spec\n\n## Timestamp\n\nText one.\n\n##\u00a0Snapshot\n\nText two.\n")
     paths = {b.heading_path for b in doc.blocks}
     assert ("Spec", "Snapshot") in paths and ("Spec", "Timestamp") in paths
+
+
+def test_a_table_without_outer_pipes_is_a_table() -> None:
+    # as the VSS documentation writes its datatype tables
+    text = (
+        "# Types\n\nName | Datatype | Min\n-----|----------|----\nuint8 | unsigned 8 bit | 0\n"
+        "int8 | signed 8 bit | -128\n\nAfter the table.\n"
+    )
+    doc = read_markdown(text)
+    tables = [b for b in doc.blocks if b.kind == "table"]
+    assert len(tables) == 1 and "int8 | signed 8 bit | -128" in tables[0].text
+    assert any(b.kind == "text" and b.text.startswith("After the table") for b in doc.blocks)
+    prose = read_markdown("# T\n\nA sentence with a | pipe.\n\nAnother one.\n")
+    assert not [b for b in prose.blocks if b.kind == "table"]

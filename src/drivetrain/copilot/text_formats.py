@@ -158,9 +158,12 @@ def _heading_text(raw: str) -> str:
 
 
 def _is_table_start(lines: list[str], i: int) -> bool:
+    """A pipe table's header: cells split by ``|`` (outer pipes optional, as in GFM) over a
+    delimiter row (``---|---``; a table without outer pipes needs a pipe in it)."""
     return (
-        lines[i].lstrip().startswith("|")
+        "|" in lines[i]
         and i + 1 < len(lines)
+        and "|" in lines[i + 1]
         and bool(_TABLE_RULE.match(lines[i + 1]))
     )
 
@@ -217,7 +220,7 @@ def read_markdown(text: str) -> ParsedDocument:
             flush()
             start, i = i, i + 2
             rows: list[TableRow] = []
-            while i < len(lines) and lines[i].strip().startswith("|"):
+            while i < len(lines) and lines[i].strip() and "|" in lines[i]:
                 row = doc.block("table", i, i, ())
                 rows.append(TableRow(lines[i].strip(), row.span))
                 i += 1
