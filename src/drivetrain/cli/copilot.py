@@ -15,7 +15,7 @@ from drivetrain.cli.output import (
     print_table,
 )
 from drivetrain.copilot import DocumentIndex, SearchFilters, SearchMode, passages_to_table
-from drivetrain.copilot.access import PURPOSE, index_labels, readable_labels
+from drivetrain.copilot.access import PURPOSE, index_labels, readable_labels, reader_filters
 from drivetrain.copilot.answers import answer
 from drivetrain.copilot.providers import provider_from_settings
 from drivetrain.demo.copilot_tour import CopilotTour
@@ -58,9 +58,14 @@ def _index(settings: Settings, *, must_exist: bool = True) -> DocumentIndex:
     return DocumentIndex.open(folder)
 
 
-def _labels_for(settings: Settings, index: DocumentIndex, principal_id: str) -> frozenset[str]:
+def _reader(
+    settings: Settings, index: DocumentIndex, principal_id: str, brand: str | None = None
+) -> tuple[frozenset[str], SearchFilters | None]:
+    """The labels the principal may read, and the filters of its brand scope (None: no
+    document is within it)."""
     principal = principal_named(settings.resolved_principals_file, principal_id)
-    return readable_labels(principal, index_labels(index))
+    labels = readable_labels(principal, index_labels(index))
+    return labels, reader_filters(principal, index, brand=brand)
 
 
 @docs_app.command("add")
@@ -124,12 +129,14 @@ def search(
     """
     settings = _settings(ctx)
     index = _index(settings)
-    labels = _labels_for(settings, index, as_)
+    labels, filters = _reader(settings, index, as_, brand)
     if mode not in ("hybrid", "bm25", "dense"):
         raise typer.BadParameter("--mode must be hybrid, bm25 or dense")
     search_mode: SearchMode = mode  # type: ignore[assignment]  # checked just above
-    passages = index.search(
-        query, k, labels=labels, mode=search_mode, filters=SearchFilters(brand=brand)
+    passages = (
+        index.search(query, k, labels=labels, mode=search_mode, filters=filters)
+        if filters is not None
+        else []
     )
     if as_json:
         print_json(passages_to_table(passages).to_pylist())
@@ -179,7 +186,9 @@ def ask(
     """
     settings = _settings(ctx)
     index = _index(settings)
-    labels = _labels_for(settings, index, as_)
+    labels, filters = _reader(settings, index, as_)
+    if filters is None:  # no document within the principal's brands: nothing to answer from
+        labels, filters = frozenset(), SearchFilters()
     provider = provider_from_settings(settings)
     streamed = provider is not None and not as_json
     result = answer(
@@ -188,6 +197,7 @@ def ask(
         labels=labels,
         provider=provider,
         k=k,
+        filters=filters,
         audit=AuditLog(settings.data_dir),
         principal=as_,
         purpose=PURPOSE,

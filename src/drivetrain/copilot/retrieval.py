@@ -129,12 +129,15 @@ def _where_sql(
 def _doc_ids_for(store: ChunkStore, sources: tuple[str, ...] | None) -> tuple[str, ...] | None:
     if sources is None:
         return None
-    roots = [source_of(Path(s)) for s in sources]
+    roots = {source_of(Path(s)) for s in sources}
+    metas = store.document_metas()
+    # documents named exactly (a set lookup), then everything under the folders named
+    folders = tuple(r.rstrip("/") + "/" for r in roots if r not in metas)
     return tuple(
         sorted(
             meta.doc_id
-            for source, meta in store.document_metas().items()
-            if any(source == r or source.startswith(r.rstrip("/") + "/") for r in roots)
+            for source, meta in metas.items()
+            if source in roots or (folders and source.startswith(folders))
         )
     )
 
