@@ -38,6 +38,8 @@ from drivetrain.copilot.documents import (
 from drivetrain.copilot.embeddings import MiniLMEmbedder, TextEmbedder
 from drivetrain.copilot.index_writes import LEXICAL_COLUMNS, PendingDocument, write_documents
 from drivetrain.copilot.lexical import LexicalIndex, lexical_rows
+from drivetrain.copilot.locking import write_lock as _write_lock
+from drivetrain.copilot.locking import writing as _writing
 from drivetrain.copilot.models import (
     DocumentMeta,
     FileOutcome,
@@ -146,7 +148,12 @@ class DocumentIndex:
             max_words=int(words),
             max_bytes=max_bytes,
         )
-        index._repair()
+        # Repair only when no writer is at work: between a writer's two commits (chunk
+        # table, then BM25) the counts differ by design, and a reader "repairing" then would
+        # break the write (seen with two processes).
+        with _write_lock(path, wait=False) as free:
+            if free:
+                index._repair()
         return index
 
     def _repair(self) -> None:
@@ -177,6 +184,7 @@ class DocumentIndex:
         tmp.replace(self.folder / MANIFEST)
 
     # -- adding and removing ----------------------------------------------------------------
+    @_writing
     def add(
         self,
         paths: Iterable[str | os.PathLike[str]],
@@ -278,6 +286,7 @@ class DocumentIndex:
             self._lexical.replace(ids, ())
             report.files.extend(FileOutcome(m.source, "removed") for m in gone)
 
+    @_writing
     def remove(self, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
         """Remove the documents at these paths (or under these folders); their sources."""
         roots = [source_of(Path(p)) for p in paths]
@@ -330,6 +339,7 @@ class DocumentIndex:
             rerank_depth=rerank_depth,
         )
 
+    @_writing
     def optimize(self, *, vector_index_min_rows: int = 20_000) -> bool:
         """Compact the tables; build an ANN vector index once there are enough chunks.
 

@@ -108,12 +108,12 @@ def forbidden_labels(known: Collection[str], allowed: Collection[str]) -> tuple[
 
 
 def _where_sql(
-    allowed: set[str] | None, filters: SearchFilters, doc_ids: tuple[str, ...] | None
+    forbidden: tuple[str, ...], filters: SearchFilters, doc_ids: tuple[str, ...] | None
 ) -> str | None:
     """The same filter as the lexical one, as SQL for the vector store."""
     clauses = []
-    if allowed is not None:
-        clauses.append(f"array_has_all(make_array{sql_list(sorted(allowed))}, labels)")
+    if forbidden:
+        clauses.append(f"NOT array_has_any(labels, make_array{sql_list(forbidden)})")
     if doc_ids is not None:
         clauses.append(f"doc_id IN {sql_list(doc_ids)}")
     for column, values in (
@@ -198,15 +198,15 @@ def search_index(
     doc_ids = _doc_ids_for(store, filters.sources)
     if doc_ids is not None and not doc_ids:
         return []
-    known_labels = {v for m in store.document_metas().values() for v in m.labels}
+    forbidden = forbidden_labels(store.known_labels(), allowed) if allowed is not None else ()
     lex_filter = LexicalFilter(
         doc_ids=doc_ids,
         brands=filters.brands,
         programs=filters.programs,
         versions=filters.versions,
-        forbidden_labels=forbidden_labels(known_labels, allowed) if allowed is not None else (),
+        forbidden_labels=forbidden,
     )
-    where = _where_sql(allowed, filters, doc_ids)
+    where = _where_sql(forbidden, filters, doc_ids)
     vector = embedder.embed([query])[0] if mode != "bm25" and embedder is not None else None
     wanted = max(k, rerank_depth) if reranker is not None else k
     depth = max(3 * wanted, 30)
@@ -222,9 +222,14 @@ def search_index(
             {c: s for c, s in lex} if mode == "bm25" else {h.chunk_id: h.similarity for h in dense}
         )
         fused = reciprocal_rank_fusion(rankings)
-        rows = store.fetch([f.chunk_id for f in fused])
+        head = max(wanted + wanted // 2, 15)
+        rows = store.fetch([f.chunk_id for f in fused[:head]])
         firsts: dict[str, tuple[Fused, list[str]]] = {}
-        for f in fused:
+        for n, f in enumerate(fused):
+            if n == head:
+                if len(firsts) >= wanted:
+                    break  # later candidates cannot enter the top k
+                rows.update(store.fetch([g.chunk_id for g in fused[head:]]))
             row = rows.get(f.chunk_id)
             if row is None:
                 continue
