@@ -12,7 +12,10 @@ plain numbers and a clear error instead of a meaningless fit:
 * ``lognormal`` and ``exponential`` — for comparison (AICc, BIC, Anderson-Darling);
 * ``weibull_ds`` — Weibull with a *defective subpopulation*: only a fraction
   ``DS`` of the units can fail at all (a bad supplier lot among good parts), the
-  shape ``reliability``'s ``Datasets.defective_sample`` has.
+  shape ``reliability``'s ``Datasets.defective_sample`` has;
+* ``weibull_3p`` — Weibull with a threshold ``gamma`` (no failure before it: a
+  failure-free life, e.g. of a fatigue specimen). Not in :data:`DISTRIBUTIONS`
+  (the comparison set): a threshold needs a reason.
 
 Every fit reports B10 (the age by which 10 % fail) and the probability of
 failing by a given age (e.g. the end of warranty), each with its bounds where
@@ -31,7 +34,7 @@ import numpy as np
 
 from drivetrain.errors import InputError
 
-Distribution = Literal["weibull", "lognormal", "exponential", "weibull_ds"]
+Distribution = Literal["weibull", "lognormal", "exponential", "weibull_ds", "weibull_3p"]
 DISTRIBUTIONS: tuple[Distribution, ...] = ("weibull", "lognormal", "exponential", "weibull_ds")
 MIN_FAILURES = 5
 _PARAMETERS: dict[str, tuple[str, ...]] = {
@@ -39,6 +42,7 @@ _PARAMETERS: dict[str, tuple[str, ...]] = {
     "lognormal": ("mu", "sigma"),
     "exponential": ("Lambda",),
     "weibull_ds": ("alpha", "beta", "DS"),
+    "weibull_3p": ("alpha", "beta", "gamma"),
 }
 
 
@@ -53,6 +57,7 @@ class LifeFit:
     distribution: Distribution
     parameters: dict[str, float]
     bounds: dict[str, tuple[float, float]]  # confidence bounds of each parameter
+    standard_errors: dict[str, float]  # Fisher-matrix standard error of each parameter
     failures: int
     censored: int
     confidence: float
@@ -78,6 +83,7 @@ def _fitter(distribution: Distribution) -> Any:
         "lognormal": Fitters.Fit_Lognormal_2P,
         "exponential": Fitters.Fit_Exponential_1P,
         "weibull_ds": Fitters.Fit_Weibull_DS,
+        "weibull_3p": Fitters.Fit_Weibull_3P,
     }[distribution]
 
 
@@ -129,6 +135,7 @@ def fit_life(
     bounds = {
         n: (float(getattr(model, f"{n}_lower")), float(getattr(model, f"{n}_upper"))) for n in names
     }
+    errors = {n: float(getattr(model, f"{n}_SE")) for n in names}
     b10 = float(np.asarray(model.distribution.quantile(0.1)).ravel()[0]) if (
         distribution != "weibull_ds" or parameters["DS"] > 0.1
     ) else float("inf")  # fmt: skip
@@ -136,6 +143,7 @@ def fit_life(
         distribution=distribution,
         parameters=parameters,
         bounds=bounds,
+        standard_errors=errors,
         failures=len(failed),
         censored=len(running),
         confidence=confidence,
