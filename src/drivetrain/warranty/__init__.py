@@ -1,5 +1,7 @@
-"""Service and warranty intelligence (issue #7): so far, life-data fits with censoring."""
+"""Service and warranty intelligence (issue #7): so far, life-data fits with censoring and
+the claims-per-thousand table."""
 
+from drivetrain.warranty.claims_table import claims_per_thousand
 from drivetrain.warranty.reliability import (
     DISTRIBUTIONS,
     MIN_FAILURES,
@@ -16,6 +18,7 @@ __all__ = [
     "Distribution",
     "LifeFit",
     "TooFewFailures",
+    "claims_per_thousand",
     "compare_fits",
     "fit_life",
 ]
