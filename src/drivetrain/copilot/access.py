@@ -24,10 +24,7 @@ PURPOSE = "engineering_support"
 
 def index_labels(index: DocumentIndex) -> set[str]:
     """Every access label some document of ``index`` carries."""
-    labels: set[str] = set()
-    for row in index.documents().column("labels").to_pylist():
-        labels.update(row or ())
-    return labels
+    return set(index.labels())
 
 
 def readable_labels(

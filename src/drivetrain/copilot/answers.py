@@ -146,7 +146,9 @@ def _extract(question: str, passages: Sequence[Passage]) -> tuple[list[tuple[int
     if not wanted:
         return [], 0.0
     held = [set(_terms(p.text)) for p in passages]
-    weight = {t: 1.0 + np.log((1 + len(passages)) / (1 + sum(t in h for h in held))) for t in wanted}
+    weight = {
+        t: 1.0 + np.log((1 + len(passages)) / (1 + sum(t in h for h in held))) for t in wanted
+    }
     total = sum(weight.values())
     scored = []
     for rank, passage in enumerate(passages):

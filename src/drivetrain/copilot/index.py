@@ -46,7 +46,13 @@ from drivetrain.copilot.models import (
     IngestReport,
     Passage,
 )
-from drivetrain.copilot.retrieval import Reranker, SearchFilters, SearchMode, search_index
+from drivetrain.copilot.retrieval import (
+    Reranker,
+    SearchFilters,
+    SearchMode,
+    documents_under,
+    search_index,
+)
 from drivetrain.copilot.vector_store import ChunkStore
 from drivetrain.errors import ConfigError, StorageError
 
@@ -289,18 +295,17 @@ class DocumentIndex:
     @_writing
     def remove(self, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
         """Remove the documents at these paths (or under these folders); their sources."""
-        roots = [source_of(Path(p)) for p in paths]
-        gone = [
-            meta
-            for source, meta in self._store.document_metas().items()
-            if any(source == r or source.startswith(r.rstrip("/") + "/") for r in roots)
-        ]
+        gone = documents_under(self._store.document_metas(), paths)
         if gone:
             ids = [m.doc_id for m in gone]
             self._store.replace(ids, (), pa.table({}))
             self._lexical.replace(ids, ())
             self._write_manifest()
         return sorted(m.source for m in gone)
+
+    def labels(self) -> frozenset[str]:
+        """Every access label some indexed document carries."""
+        return self._store.known_labels()
 
     def __len__(self) -> int:
         return self._store.count()

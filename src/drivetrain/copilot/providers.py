@@ -112,8 +112,7 @@ class OpenAICompatibleProvider:
             ) from exc
         except openai.APIStatusError as exc:
             raise ProviderError(
-                f"the LLM endpoint {self.base_url} refused the request "
-                f"(HTTP {exc.status_code})",
+                f"the LLM endpoint {self.base_url} refused the request (HTTP {exc.status_code})",
                 hint="check DRIVETRAIN_LLM_MODEL and DRIVETRAIN_LLM_API_KEY",
             ) from exc
         except openai.OpenAIError as exc:

@@ -14,7 +14,8 @@ apply this inside the query, before the top k are cut.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
+import os
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -22,7 +23,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from drivetrain.copilot.documents import normalise_label, source_of
 from drivetrain.copilot.embeddings import TextEmbedder
 from drivetrain.copilot.lexical import LexicalFilter, LexicalIndex
-from drivetrain.copilot.models import Location, Passage
+from drivetrain.copilot.models import DocumentMeta, Location, Passage
 from drivetrain.copilot.vector_store import ChunkStore, span_of, sql_list
 from drivetrain.errors import ConfigError, InputError
 
@@ -126,20 +127,24 @@ def _where_sql(
     return " AND ".join(clauses) or None
 
 
+def documents_under(
+    metas: Mapping[str, DocumentMeta], paths: Iterable[str | os.PathLike[str]]
+) -> list[DocumentMeta]:
+    """The documents at these paths, or under these folders."""
+    roots = {source_of(Path(p)) for p in paths}
+    # documents named exactly (a set lookup), then everything under the folders named
+    folders = tuple(r.rstrip("/") + "/" for r in roots if r not in metas)
+    return [
+        meta
+        for source, meta in metas.items()
+        if source in roots or (folders and source.startswith(folders))
+    ]
+
+
 def _doc_ids_for(store: ChunkStore, sources: tuple[str, ...] | None) -> tuple[str, ...] | None:
     if sources is None:
         return None
-    roots = {source_of(Path(s)) for s in sources}
-    metas = store.document_metas()
-    # documents named exactly (a set lookup), then everything under the folders named
-    folders = tuple(r.rstrip("/") + "/" for r in roots if r not in metas)
-    return tuple(
-        sorted(
-            meta.doc_id
-            for source, meta in metas.items()
-            if source in roots or (folders and source.startswith(folders))
-        )
-    )
+    return tuple(sorted(m.doc_id for m in documents_under(store.document_metas(), sources)))
 
 
 def _passage(row: dict[str, Any], fused: Fused, score: float, dupes: list[str]) -> Passage:

@@ -24,7 +24,9 @@ import yaml
 
 from drivetrain.copilot.models import Block, BlockKind, ParsedDocument, Span, TableRow
 
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t\u00a0]+(.*?))?[ \t]*$")  # NBSP: seen after ## in the TUF spec
+_ATX = re.compile(
+    r"^ {0,3}(#{1,6})(?:[ \t\u00a0]+(.*?))?[ \t]*$"
+)  # NBSP: seen after ## in the TUF spec
 _ANCHOR = re.compile(r"\s*\{#[^}]*\}\s*$")
 _CLOSING_HASHES = re.compile(r"\s+#+\s*$|^#+\s*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")

@@ -127,12 +127,6 @@ def long_frame(telemetry: pa.Table | pl.DataFrame) -> pl.DataFrame:
     """
     if isinstance(telemetry, pl.DataFrame) and dict(telemetry.schema) == _PREPARED:
         return telemetry
-    return _long(telemetry)
-
-
-def _long(telemetry: pa.Table | pl.DataFrame) -> pl.DataFrame:
-    if isinstance(telemetry, pl.DataFrame) and dict(telemetry.schema) == _PREPARED:
-        return telemetry
     df = telemetry if isinstance(telemetry, pl.DataFrame) else pl.from_arrow(telemetry)
     assert isinstance(df, pl.DataFrame)
     missing = {"vehicle_id", "ts", "signal", "value"} - set(df.columns)
@@ -147,6 +141,9 @@ def _long(telemetry: pa.Table | pl.DataFrame) -> pl.DataFrame:
         pl.col("signal").cast(pl.String),
         pl.col("value").cast(pl.Float64),
     ).with_columns(pl.col("ts").dt.date().alias("day"))
+
+
+_long = long_frame  # the name the health modules used first
 
 
 def _signal(df: pl.DataFrame, path: str, name: str) -> pl.DataFrame:
