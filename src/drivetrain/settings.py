@@ -74,6 +74,16 @@ class Settings(BaseSettings):
         default=None, description="Key for the endpoint, if it wants one (never logged)."
     )
 
+    warranty_currency: str = Field(
+        default="EUR",
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 currency of warranty claim costs; claims in another are "
+        "quarantined (costs are summed, so they must be in one).",
+    )
+    warranty_months: int = Field(
+        default=36, ge=1, le=120, description="Warranty period in months (from the sale)."
+    )
+
     @field_validator("state_url")
     @classmethod
     def _known_dialect(cls, value: str | None) -> str | None:

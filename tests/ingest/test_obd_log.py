@@ -48,7 +48,6 @@ def test_sae_j1979_worked_examples(tmp_path: Path) -> None:
     assert not log.rejects
 
 
-
 @pytest.mark.parametrize(
     ("line", "reason"),
     [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +19,7 @@ from drivetrain.cli import gateway as gateway_cli
 from drivetrain.cli import governance as governance_cli
 from drivetrain.cli import health as health_cli
 from drivetrain.cli import ingest as ingest_cli
+from drivetrain.cli import warranty as warranty_cli
 from drivetrain.cli.audit import print_explanation
 from drivetrain.cli.copilot import print_copilot_tour
 from drivetrain.cli.health import print_health_tour
@@ -30,6 +31,7 @@ from drivetrain.cli.output import (
     print_table,
     progress_bar,
 )
+from drivetrain.cli.warranty import print_warranty_tour
 from drivetrain.demo import SimulationConfig, SimulationReport, run_simulation
 from drivetrain.demo.can_export import export_vehicle_log
 from drivetrain.demo.consent_story import CHARGING_CAMPAIGN
@@ -37,6 +39,8 @@ from drivetrain.demo.copilot_tour import copilot_tour
 from drivetrain.demo.governance_tour import SAMPLE_QUERY, governance_tour
 from drivetrain.demo.health_tour import health_tour
 from drivetrain.demo.run import DEMO_CAMPAIGN, publish_simulation, run_demo
+from drivetrain.demo.simulator import end_of
+from drivetrain.demo.warranty_tour import warranty_tour
 from drivetrain.errors import InputError
 from drivetrain.fleet import get_vehicle, list_vehicles
 from drivetrain.governance.access import AccessContext
@@ -75,6 +79,7 @@ app.add_typer(gateway_cli.app, name="gateway")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(governance_cli.app, name="governance")
 app.add_typer(health_cli.app, name="health")
+app.add_typer(warranty_cli.app, name="warranty")
 app.add_typer(copilot_cli.docs_app, name="docs")
 app.add_typer(copilot_cli.copilot_app, name="copilot")
 app.command("ask")(copilot_cli.ask)
@@ -530,6 +535,14 @@ def demo(
     console.print("[dim]$ drivetrain health scan --as fleet-health[/]")
     health = health_tour(demo_settings)
     print_health_tour(health)
+    console.rule("[bold]warranty early warning")
+    console.print(
+        "[dim]$ drivetrain warranty import production.csv --production; "
+        "drivetrain warranty import claims.csv; drivetrain warranty alerts --as warranty[/]"
+    )
+    with console.status("simulating the programs' warranty history and replaying it …"):
+        warranty = warranty_tour(demo_settings, (end_of(config) - timedelta(days=1)).date())
+    print_warranty_tour(warranty)
     console.rule("[bold]knowledge copilot")
     if docs:
         with console.status("indexing the documentation (all-MiniLM-L6-v2 embeddings) …"):

@@ -65,6 +65,13 @@ regions = ["eu"]
 country = "DE"
 
 [[principal]]
+id = "warranty"
+roles = ["warranty_engineer"]
+brands = ["*"]
+regions = ["eu", "us", "kr", "ca", "cn"]
+country = "DE"
+
+[[principal]]
 id = "dpo-eu"
 roles = ["data_protection_officer"]
 brands = ["*"]

@@ -70,10 +70,17 @@ def _period_filter(table: str, link: SubjectLink) -> pc.Expression:
     if not spec.time_column:  # quarantine: refused rows of the vehicle, whenever refused
         return expr
     when = pc.field(spec.time_column)
-    expr &= when >= pa.scalar(link.valid_from, pa.timestamp("us", tz="UTC"))
+    expr &= when >= _moment(spec.schema.field(spec.time_column).type, link.valid_from)
     if link.valid_to is not None:
-        expr &= when < pa.scalar(link.valid_to, pa.timestamp("us", tz="UTC"))
+        expr &= when < _moment(spec.schema.field(spec.time_column).type, link.valid_to)
     return expr
+
+
+def _moment(kind: pa.DataType, moment: datetime) -> pa.Scalar:
+    """``moment`` as a scalar of the time column's type (a day for date columns)."""
+    if pa.types.is_date32(kind):
+        return pa.scalar(moment.astimezone(UTC).date(), pa.date32())
+    return pa.scalar(moment, pa.timestamp("us", tz="UTC"))
 
 
 def subject_data(

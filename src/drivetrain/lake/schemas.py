@@ -184,6 +184,56 @@ SERVICE_EVENTS = TableSpec(
     derived={"date": "ts"},
 )
 
+WARRANTY_CLAIMS = TableSpec(
+    name="warranty_claims",
+    description=(
+        "Warranty claims from dealers: repair, mileage, months in service, labour and part "
+        "codes, causal part, failure code, cost in the program's currency, technician comment."
+    ),
+    schema=_schema(
+        ("claim_id", pa.string(), False),
+        ("vehicle_id", pa.string(), False),
+        ("repair_date", pa.date32(), False),
+        ("claim_date", pa.date32(), False),
+        ("mileage_km", pa.float64(), False),
+        ("months_in_service", pa.int32(), False),  # from the sale; month 1 is the first
+        ("labour_code", pa.string(), False),
+        ("part_number", pa.string(), False),
+        ("causal_part", pa.string(), False),
+        ("failure_code", pa.string(), False),  # a DTC where the failure set one
+        ("cost", pa.float64(), False),
+        ("currency", pa.string(), False),  # ISO 4217; one per lake (settings)
+        ("dealer", pa.string(), False),
+        ("region", pa.string(), False),
+        ("comment", pa.string(), True),
+        ("source", pa.string(), False),
+    ),
+    key=("claim_id",),
+    time_column="repair_date",
+)
+
+VEHICLE_PRODUCTION = TableSpec(
+    name="vehicle_production",
+    description=(
+        "Production and sales of every vehicle built, connected or not: model, plant, build "
+        "and sale dates, market. The vehicles at risk of warranty analytics."
+    ),
+    schema=_schema(
+        ("vehicle_id", pa.string(), False),
+        ("brand", pa.string(), False),
+        ("model_id", pa.string(), False),
+        ("model_year", pa.int32(), False),
+        ("plant", pa.string(), False),
+        ("build_date", pa.date32(), False),
+        ("sale_date", pa.date32(), True),  # null while the vehicle is unsold
+        ("market", pa.string(), False),
+        ("region", pa.string(), False),
+        ("source", pa.string(), False),
+    ),
+    key=("vehicle_id",),
+    time_column="sale_date",  # the sale is the owner's: an owner's rows start there
+)
+
 QUARANTINE = TableSpec(
     name="quarantine",
     description="Rows refused on the way in, with the reason and where they came from.",
@@ -214,6 +264,8 @@ TABLES: dict[str, TableSpec] = {
         VEHICLES_SNAPSHOT,
         SIM_FAULTS,
         SIM_BATTERY,
+        WARRANTY_CLAIMS,
+        VEHICLE_PRODUCTION,
         QUARANTINE,
     )
 }

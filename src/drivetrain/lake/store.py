@@ -214,8 +214,7 @@ class Lake:
             for bound, op in ((since, ">="), (until, "<")):
                 # a table without the data's own time (quarantine) loses all the vehicle's rows
                 if bound is not None and spec.time_column:
-                    stamp = bound.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-                    predicate += f" AND {spec.time_column} {op} '{stamp}'"
+                    predicate += f" AND {spec.time_column} {op} {_time_literal(spec, bound)}"
             deleted[spec.name] = self.delete_where(spec.name, predicate, run_id=run_id)
         return deleted
 
@@ -275,6 +274,14 @@ class Lake:
                 enforce_retention_duration=retention_hours >= 168,
             )
         )
+
+
+def _time_literal(spec: TableSpec, moment: datetime) -> str:
+    """``moment`` as a Delta SQL literal of the type of the table's time column."""
+    if pa.types.is_date32(spec.schema.field(spec.time_column).type):
+        # a day-valued column (a repair, a sale) belongs to the period its day starts in
+        return f"DATE '{moment.astimezone(UTC).date().isoformat()}'"
+    return f"'{moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}'"
 
 
 def _commit_properties(run_id: str | None) -> CommitProperties | None:

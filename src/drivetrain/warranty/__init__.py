@@ -1,7 +1,43 @@
-"""Service and warranty intelligence (issue #7): so far, life-data fits with censoring and
-the claims-per-thousand table."""
+"""Service and warranty intelligence (issue #7): claims analytics, life-data fits with
+censoring, early warning of emerging field issues, and field support.
 
-from drivetrain.warranty.claims_table import claims_per_thousand
+Reads go through an access context with purpose ``warranty``; alerts and fits are
+recorded with the provenance API. See docs/warranty.md.
+"""
+
+from drivetrain.warranty.alerts import LinkedCode, WarrantyAlert, build_alerts
+from drivetrain.warranty.analysis import (
+    LifeSample,
+    WarrantyData,
+    fit_component,
+    latest_claim_date,
+    life_sample,
+    load_warranty_data,
+    warranty_alerts,
+)
+from drivetrain.warranty.claims_table import (
+    claim_months,
+    claims_per_thousand,
+    exposure,
+    with_build_month,
+)
+from drivetrain.warranty.early_warning import (
+    DetectorConfig,
+    EmergingIssue,
+    cell_months,
+    cusum,
+    emerging_issues,
+    naive_alerts,
+    relative_alerts,
+)
+from drivetrain.warranty.field_support import (
+    FailureTheme,
+    ServiceCase,
+    failure_themes,
+    repair_outcomes,
+    similar_claims,
+    suggest_repairs,
+)
 from drivetrain.warranty.reliability import (
     DISTRIBUTIONS,
     MIN_FAILURES,
@@ -15,10 +51,36 @@ from drivetrain.warranty.reliability import (
 __all__ = [
     "DISTRIBUTIONS",
     "MIN_FAILURES",
+    "DetectorConfig",
     "Distribution",
+    "EmergingIssue",
+    "FailureTheme",
     "LifeFit",
+    "LifeSample",
+    "LinkedCode",
+    "ServiceCase",
     "TooFewFailures",
+    "WarrantyAlert",
+    "WarrantyData",
+    "build_alerts",
+    "cell_months",
+    "claim_months",
     "claims_per_thousand",
     "compare_fits",
+    "cusum",
+    "emerging_issues",
+    "exposure",
+    "failure_themes",
+    "fit_component",
     "fit_life",
+    "latest_claim_date",
+    "life_sample",
+    "load_warranty_data",
+    "naive_alerts",
+    "relative_alerts",
+    "repair_outcomes",
+    "similar_claims",
+    "suggest_repairs",
+    "warranty_alerts",
+    "with_build_month",
 ]

@@ -25,6 +25,9 @@ the package gives them. Fewer than :data:`MIN_FAILURES` failures raise
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +37,7 @@ import numpy as np
 
 from drivetrain.errors import InputError
 
+log = logging.getLogger(__name__)
 Distribution = Literal["weibull", "lognormal", "exponential", "weibull_ds", "weibull_3p"]
 DISTRIBUTIONS: tuple[Distribution, ...] = ("weibull", "lognormal", "exponential", "weibull_ds")
 MIN_FAILURES = 5
@@ -129,7 +133,10 @@ def fit_life(
     }
     if distribution != "weibull_ds":
         kwargs["quantiles"] = [0.1]
-    model = _fitter(distribution)(**kwargs)
+    with contextlib.redirect_stdout(io.StringIO()) as said:  # the package prints its warnings
+        model = _fitter(distribution)(**kwargs)
+    if said.getvalue().strip():
+        log.debug("reliability says: %s", said.getvalue().strip())
     names = _PARAMETERS[distribution]
     parameters = {n: float(getattr(model, n)) for n in names}
     bounds = {

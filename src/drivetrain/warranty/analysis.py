@@ -1,0 +1,294 @@
+"""Warranty analytics on the lake: governed reads in, recorded outputs out.
+
+Every function here reads the warranty tables through an access context
+(principal + purpose ``warranty``), so a brand- or region-scoped engineer sees
+only the vehicles and claims the policy grants, and records what it produced
+with the provenance API (``drivetrain explain <id>``): the detector and its
+parameters, the table versions read, the claims cited.
+
+Who may read which vehicle is decided on the production records' brand and
+region (:func:`drivetrain.ingest.warranty_records.vehicles_of`): every vehicle
+built is there, connected or not, so they play the fleet registry's part for
+the warranty tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from importlib.metadata import version as package_version
+
+import polars as pl
+import pyarrow as pa
+
+from drivetrain.errors import InputError, NotFound, PolicyDenied
+from drivetrain.governance.access import AccessContext, AccessEnforcer, VehicleRecordLike
+from drivetrain.governance.audit import AuditLog
+from drivetrain.governance.governed_read import governed_read
+from drivetrain.governance.provenance import record_output
+from drivetrain.ingest.warranty_records import vehicles_of
+from drivetrain.lake import Lake
+from drivetrain.warranty.alerts import WarrantyAlert, build_alerts
+from drivetrain.warranty.claims_table import DAYS_PER_MONTH, with_build_month
+from drivetrain.warranty.early_warning import DetectorConfig
+from drivetrain.warranty.reliability import DISTRIBUTIONS, Distribution, LifeFit, compare_fits
+
+PURPOSE = "warranty"
+TABLES = ("vehicle_production", "warranty_claims")
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    vehicle_id: str
+    brand: str
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class WarrantyData:
+    """What the principal may read of the warranty tables, and the versions read."""
+
+    production: pl.DataFrame
+    claims: pl.DataFrame
+    versions: dict[str, int]
+    dtc_events: pl.DataFrame | None  # of connected vehicles; None where not readable
+    connected: set[str]
+
+
+def _frame(table: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def load_warranty_data(
+    lake: Lake,
+    context: AccessContext,
+    *,
+    fleet: Sequence[VehicleRecordLike] = (),
+    audit: AuditLog | None = None,
+    enforcer: AccessEnforcer | None = None,
+) -> WarrantyData:
+    """Production and claims as ``context`` may read them; with ``fleet`` (the connected,
+    registered vehicles), their trouble codes too, where the policy grants them."""
+    if not lake.exists("vehicle_production"):
+        raise NotFound(
+            "there are no production records in the lake",
+            hint="import them with 'drivetrain warranty import production.csv --production' "
+            "(or run 'drivetrain demo')",
+        )
+    scope_table = vehicles_of(lake)
+    population: Iterable[VehicleRecordLike] = [
+        _Scope(v, b, r)
+        for v, b, r in zip(
+            scope_table["vehicle_id"].to_pylist(),
+            scope_table["brand"].to_pylist(),
+            scope_table["region"].to_pylist(),
+            strict=True,
+        )
+    ]
+    population = list(population)
+    versions: dict[str, int] = {}
+    frames: dict[str, pl.DataFrame] = {}
+    for name in TABLES:
+        table = governed_read(lake, name, context, population, audit=audit, enforcer=enforcer)
+        frames[name] = _frame(table)
+        if (v := lake.version(name)) is not None:
+            versions[name] = v
+    dtcs: pl.DataFrame | None = None
+    if fleet and lake.exists("dtc_events"):
+        try:
+            dtcs = _frame(
+                governed_read(
+                    lake,
+                    "dtc_events",
+                    context,
+                    fleet,
+                    columns=["vehicle_id", "dtc"],
+                    audit=audit,
+                    enforcer=enforcer,
+                )
+            )
+            versions["dtc_events"] = lake.version("dtc_events") or 0
+        except PolicyDenied:
+            dtcs = None
+    return WarrantyData(
+        production=frames["vehicle_production"],
+        claims=frames["warranty_claims"],
+        versions=versions,
+        dtc_events=dtcs,
+        connected={v.vehicle_id for v in fleet},
+    )
+
+
+def latest_claim_date(data: WarrantyData) -> date:
+    """The analysis date by default: the last day a claim was filed."""
+    last = data.claims["claim_date"].max() if data.claims.height else None
+    if not isinstance(last, date):
+        raise NotFound(
+            "there are no warranty claims this principal may read",
+            hint="import claims with 'drivetrain warranty import claims.csv'",
+        )
+    return last
+
+
+def warranty_alerts(
+    data: WarrantyData,
+    context: AccessContext,
+    as_of: date,
+    *,
+    config: DetectorConfig | None = None,
+    currency: str = "EUR",
+    audit: AuditLog | None = None,
+) -> list[WarrantyAlert]:
+    """Every emerging issue at ``as_of`` with its evidence, each recorded as an AI output."""
+    config = config or DetectorConfig()
+    alerts = build_alerts(
+        data.claims,
+        data.production,
+        as_of,
+        config=config,
+        dtc_events=data.dtc_events,
+        connected=data.connected,
+        currency=currency,
+        warranty_months=config.max_months,
+    )
+    if audit is None:
+        return alerts
+    recorded = []
+    for alert in alerts:
+        i = alert.issue
+        output_id = record_output(
+            audit,
+            kind="warranty_alert",
+            model=f"drivetrain.warranty.early_warning (Poisson {config.method.upper()})",
+            version=package_version("drivetrain"),
+            params={
+                "as_of": as_of.isoformat(),
+                "method": config.method,
+                "h": config.h,
+                "rho": config.rho,
+                "component": i.causal_part,
+                "model_id": i.model_id,
+                "region": i.region,
+                "build_months": list(i.build_months),
+                "statistic": round(i.statistic, 3),
+                "projection": alert.projection,
+            },
+            inputs=data.versions,
+            sources=[f"warranty_claims:{c}" for c in alert.claim_ids[:100]],
+            principal=context.principal.principal_id,
+            purpose=context.purpose,
+        )
+        recorded.append(_with_id(alert, output_id))
+    return recorded
+
+
+def _with_id(alert: WarrantyAlert, output_id: str) -> WarrantyAlert:
+    return replace(alert, output_id=output_id)
+
+
+@dataclass(frozen=True, slots=True)
+class LifeSample:
+    """Failure and running ages (days in service) of one component over a set of vehicles."""
+
+    component: str
+    failures: list[float]
+    running: list[float]
+    vehicles: int
+    description: str
+
+
+def life_sample(
+    data: WarrantyData,
+    component: str,
+    as_of: date,
+    *,
+    model_id: str | None = None,
+    region: str | None = None,
+    build_from: str | None = None,
+    build_to: str | None = None,
+    warranty_months: int = 36,
+) -> LifeSample:
+    """Age at the first claim of ``component`` of each vehicle that had one, and the age of
+    every other sold vehicle (censored at the end of warranty: failures after it are
+    not seen in claims). ``build_from``/``build_to`` are build months ``YYYY-MM``."""
+    vehicles = with_build_month(data.production).filter(
+        pl.col("sale_date").is_not_null() & (pl.col("sale_date") <= as_of)
+    )
+    parts = []
+    for column, value in (("model_id", model_id), ("region", region)):
+        if value is not None:
+            vehicles = vehicles.filter(pl.col(column) == value)
+            parts.append(value)
+    if build_from is not None:
+        vehicles = vehicles.filter(pl.col("build_month") >= build_from)
+    if build_to is not None:
+        vehicles = vehicles.filter(pl.col("build_month") <= build_to)
+    if build_from or build_to:
+        parts.append(f"built {build_from or '…'} to {build_to or '…'}")
+    known = set(data.claims["causal_part"].unique().to_list())
+    if component not in known:
+        raise NotFound(
+            f"no claim names the causal part {component!r}",
+            hint=f"causal parts with claims: {', '.join(sorted(known)) or 'none'}",
+        )
+    if vehicles.is_empty():
+        raise InputError(f"no sold vehicle matches {', '.join(parts) or 'the filters'}")
+    first = (
+        data.claims.filter((pl.col("causal_part") == component) & (pl.col("claim_date") <= as_of))
+        .group_by("vehicle_id")
+        .agg(pl.col("repair_date").min())
+    )
+    horizon = warranty_months * DAYS_PER_MONTH
+    ages = vehicles.join(first, on="vehicle_id", how="left").with_columns(
+        (pl.col("repair_date") - pl.col("sale_date")).dt.total_days().alias("failed"),
+        (pl.lit(as_of) - pl.col("sale_date")).dt.total_days().clip(upper_bound=int(horizon)).alias("age"),
+    )  # fmt: skip
+    failed = ages.filter(pl.col("failed").is_not_null())["failed"].clip(lower_bound=1)
+    running = ages.filter(pl.col("failed").is_null())["age"].clip(lower_bound=1)
+    what = f"{component}" + (f" ({', '.join(parts)})" if parts else "")
+    return LifeSample(
+        component,
+        [float(x) for x in failed.to_list()],
+        [float(x) for x in running.to_list()],
+        vehicles.height,
+        what,
+    )
+
+
+def fit_component(
+    sample: LifeSample,
+    context: AccessContext,
+    *,
+    data: WarrantyData,
+    distributions: Sequence[Distribution] = DISTRIBUTIONS,
+    audit: AuditLog | None = None,
+    params: dict[str, object] | None = None,
+) -> tuple[list[LifeFit], str | None]:
+    """Every distribution fitted to ``sample`` (best AICc first), recorded as one AI output."""
+    fits = compare_fits(sample.failures, sample.running, distributions)
+    output_id = None
+    if audit is not None:
+        best = fits[0]
+        output_id = record_output(
+            audit,
+            kind="warranty_life_fit",
+            model="reliability (maximum likelihood, right-censored) via drivetrain.warranty",
+            version=package_version("drivetrain"),
+            params={
+                **(params or {}),
+                "sample": sample.description,
+                "failures": len(sample.failures),
+                "running": len(sample.running),
+                "best": best.distribution,
+                "parameters": {k: round(v, 6) for k, v in best.parameters.items()},
+                "b10_days": None if best.b10 == float("inf") else round(best.b10, 2),
+            },
+            inputs={t: v for t, v in data.versions.items() if t in TABLES},
+            sources=[f"{f.distribution}: AICc {f.aicc:.1f}" for f in fits],
+            principal=context.principal.principal_id,
+            purpose=context.purpose,
+        )
+    return fits, output_id
