@@ -238,7 +238,8 @@ def generate_warranty(
             & (build <= _days(defect.build_to))
         )
         defective = in_lot & (rng.random(n) < defect.defective_share)
-    ids = [pseudonyms.vehicle_id(v) if pseudonyms else f"veh_{v.lower()}" for v in vins]
+    ids = [pseudonyms.vehicle_id(v) if pseudonyms else f"veh_{v.lower()}" for v in vins[:n_built]]
+    ids += [r.vehicle_id for r in connected]  # the registry's ids: the lake's key
     production = pl.DataFrame(
         {
             "vin": vins,

@@ -223,12 +223,14 @@ def _project(
     except TooFewFailures as exc:
         return None, None, None, f"no projection: {exc.message}"
     ages_at, counts = np.unique(running, return_counts=True)
+    per_vehicle = own.height / max(len(failed), 1)
     totals = []
     for fit in fits:
         end = fit.p_fail(horizon)
         now = np.array([fit.p_fail(a) for a in ages_at])
         more = float((np.clip((end - now) / np.maximum(1.0 - now, 1e-12), 0, 1) * counts).sum())
-        totals.append(own.height + more + unsold * end)
+        # claims per failing vehicle so far (repeats, wrong first repairs) carry over
+        totals.append(own.height + per_vehicle * (more + unsold * end))
     best = fits[0]
     mean_cost = own["cost"].cast(pl.Float64).mean() if "cost" in own.columns else 0.0
     mean_cost = mean_cost if isinstance(mean_cost, float) else 0.0

@@ -17,11 +17,16 @@ are ``E_m = n_m · λ0(component, m) · f(model, component)``:
   "emerging" issue.
 
 The default detector is the Poisson **GLR** (generalised likelihood ratio):
-at each month in service ``m`` of a cell it takes the largest log-likelihood
-ratio of a raised rate over any run of months ``(k, m]`` ending there,
-``Y log(Y/E) - (Y - E)`` with ``Y`` and ``E`` the run's observed and expected
-claims (the rate ratio is estimated, so it is quick on a strong defect and
-keeps accumulating on a weak one); a cell alarms when it reaches ``h``.
+at each month in service ``m`` of a cell, the log-likelihood ratio of a raised
+claim rate against the expected one over the months so far,
+``Y log(Y/E) - (Y - E)`` with ``Y`` and ``E`` the cell's observed and expected
+claims up to ``m`` (zero unless ``Y > E``; the rate ratio is estimated, so it
+is quick on a strong defect and keeps accumulating on a weak one); a cell
+alarms when it reaches ``h``. ``runs="any"`` takes the best run of months
+``(k, m]`` instead (for failures that start late in service; it needs a
+higher ``h`` for the same false alarms and was slower on early defects in the
+evaluation), and ``window_months`` pools adjacent build months (measured: no
+earlier on the injected lot, docs/warranty.md).
 ``method="cusum"`` is Lucas's Poisson CUSUM for a fixed rate ratio ``rho``
 (Lucas 1985, "Counted data CUSUMs", *Technometrics* 27), with the exposure
 as its time scale: ``S_m = max(0, S_(m-1) + y_m log(rho) - (rho - 1) E_m)``.
@@ -54,7 +59,7 @@ CELL = ("causal_part", "model_id", "region", "build_month")
 SHRINK = 5.0  # expected claims of prior weight on a model's own level
 OUTLIER_P = 1e-3
 DEFAULT_RHO = 2.0
-DEFAULT_H = 9.0  # the GLR's, from the evaluation: about 0.2 % of in-line cells alarm in two years
+DEFAULT_H = 7.5  # from the evaluation (docs/warranty.md): ~0.2 % of in-line cells alarm in two years
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +70,18 @@ class DetectorConfig:
     rho: float = DEFAULT_RHO  # the CUSUM's rate ratio (the GLR estimates it)
     h: float = DEFAULT_H
     max_months: int = 36
+    window_months: int = 1  # build months pooled at most (1: each build month alone)
+    runs: Literal["cumulative", "any"] = "cumulative"  # the GLR's runs: from month 1, or any
 
     def validate(self) -> None:
         if not self.rho > 1:
             raise InputError(f"rho must be above 1 (the rate increase to detect), got {self.rho}")
         if self.method not in ("glr", "cusum"):
             raise InputError(f"unknown detector {self.method!r}", hint="glr or cusum")
+        if self.runs not in ("cumulative", "any"):
+            raise InputError(f"unknown runs {self.runs!r}", hint="cumulative or any")
+        if not 1 <= self.window_months <= 12:
+            raise InputError(f"window_months must be 1..12, got {self.window_months}")
         if not self.h > 0:
             raise InputError(f"h must be positive, got {self.h}")
 
@@ -162,20 +173,45 @@ def cusum(cells: pl.DataFrame, config: DetectorConfig | None = None) -> pl.DataF
                 "expected": pl.Float64,
             }
         )
-    keys = cells.select(*CELL).unique(maintain_order=True).with_row_index("_g")
+    keys = cells.select(*CELL).unique().sort(*CELL).with_row_index("_g")
     indexed = cells.join(keys, on=list(CELL))
     g, m = indexed["_g"].to_numpy(), indexed["mis"].to_numpy() - 1
     shape = (keys.height, int(m.max()) + 1)
     y, e = np.zeros(shape), np.zeros(shape)
     np.add.at(y, (g, m), indexed["claims"].to_numpy())
     np.add.at(e, (g, m), indexed["expected"].to_numpy())
-    path = _glr(y, e) if config.method == "glr" else _cusum(y, e, config.rho)
+    family = keys.select(pl.concat_str(["causal_part", "model_id", "region"])).to_series()
+    month = keys["build_month"].map_elements(_month_index, return_dtype=pl.Int64).to_numpy()
+    statistic = np.zeros(shape[0])
+    first = np.full(shape[0], np.iinfo(np.int64).max)
     months = np.arange(1, shape[1] + 1)
-    alarmed = path >= config.h
-    first = np.where(alarmed.any(axis=1), months[np.argmax(alarmed, axis=1)], 0)
+    # windows of 1..window_months consecutive build months of one part, model and region:
+    # a bad lot spans several, and pooling them is what finds it early
+    for width in range(1, config.window_months + 1):
+        starts = np.arange(shape[0] - width + 1)
+        ends = starts + width - 1
+        valid = (family.to_numpy()[starts] == family.to_numpy()[ends]) & (
+            month[ends] - month[starts] == width - 1
+        )
+        starts = starts[valid]
+        if not len(starts):
+            continue
+        wy = sum(y[starts + j] for j in range(width))
+        we = sum(e[starts + j] for j in range(width))
+        path = (
+            _glr(wy, we, cumulative=config.runs == "cumulative")
+            if config.method == "glr"
+            else _cusum(wy, we, config.rho)
+        )
+        alarmed = path >= config.h
+        when = np.where(alarmed.any(axis=1), months[np.argmax(alarmed, axis=1)], first.max())
+        for j in range(width):  # every build month a window covers gets its verdict
+            np.maximum.at(statistic, starts + j, path.max(axis=1))
+            np.minimum.at(first, starts + j, when)
+    alarm = np.where(first == np.iinfo(np.int64).max, 0, first)
     return keys.drop("_g").with_columns(
-        pl.Series("statistic", path.max(axis=1)),
-        pl.Series("alarm_mis", first, dtype=pl.Int64).replace(0, None),
+        pl.Series("statistic", statistic),
+        pl.Series("alarm_mis", alarm, dtype=pl.Int64).replace(0, None),
         pl.Series("claims", y.sum(axis=1).astype(np.int64)),
         pl.Series("expected", e.sum(axis=1)),
     )
@@ -192,9 +228,10 @@ def _cusum(y: np.ndarray, e: np.ndarray, rho: float) -> np.ndarray:
     return out
 
 
-def _glr(y: np.ndarray, e: np.ndarray) -> np.ndarray:
+def _glr(y: np.ndarray, e: np.ndarray, *, cumulative: bool = False) -> np.ndarray:
     """The Poisson GLR statistic: at each month, the largest log-likelihood ratio of a raised
-    rate over any run of months ending there (the rate ratio estimated, not fixed)."""
+    rate over any run of months ending there (the rate ratio estimated, not fixed); with
+    ``cumulative``, over the run from the first month only."""
     cy = np.concatenate([np.zeros((y.shape[0], 1)), np.cumsum(y, axis=1)], axis=1)
     ce = np.concatenate([np.zeros((e.shape[0], 1)), np.cumsum(e, axis=1)], axis=1)
     # runs (k, m]: observed and expected of every start k before every end m
@@ -204,6 +241,8 @@ def _glr(y: np.ndarray, e: np.ndarray) -> np.ndarray:
         llr = np.where(yy > ee, yy * np.log(yy / ee) - (yy - ee), 0.0)
     starts = np.arange(y.shape[1])
     llr[:, starts[:, None] > starts[None, :]] = 0.0  # a run starts before it ends
+    if cumulative:
+        llr[:, 1:, :] = 0.0
     return np.asarray(llr.max(axis=1))
 
 
