@@ -106,8 +106,14 @@ def compare_merge(args: argparse.Namespace, root: Path) -> None:
                 ts.append((T0_NS + (i // args.vehicles) * 100_000_000) // 1000)
                 sig.append(p)
                 val.append(1.0)
-        return pa.table({"vehicle_id": ids, "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
-                         "signal": sig, "value": val})
+        return pa.table(
+            {
+                "vehicle_id": ids,
+                "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
+                "signal": sig,
+                "value": val,
+            }
+        )
 
     context = CollectionContext(source="bench", purpose="vehicle_health")
     lakes = {name: Lake(root / name) for name in ("append", "check", "merge")}
@@ -125,12 +131,16 @@ def compare_merge(args: argparse.Namespace, root: Path) -> None:
                 lake.merge("telemetry", data)
             timings[name] += time.perf_counter() - began
     rows = per_batch * len(paths)
-    for name, label in (("append", "append, no dedupe (not idempotent)"),
-                        ("check", "key check + append (the gateway)"),
-                        ("merge", "Lake.merge upsert")):
+    for name, label in (
+        ("append", "append, no dedupe (not idempotent)"),
+        ("check", "key check + append (the gateway)"),
+        ("merge", "Lake.merge upsert"),
+    ):
         ms = timings[name] / n * 1000
-        print(f"  {label:36s} {ms:7.1f} ms per batch of {rows:,} rows "
-              f"({n} batches, lake grows to {n * rows:,} rows)")
+        print(
+            f"  {label:36s} {ms:7.1f} ms per batch of {rows:,} rows "
+            f"({n} batches, lake grows to {n * rows:,} rows)"
+        )
 
 
 def main() -> None:
@@ -143,8 +153,12 @@ def main() -> None:
     parser.add_argument("--batch-messages", type=int, default=1000)
     parser.add_argument("--batch-seconds", type=float, default=1.0)
     parser.add_argument("--timeout", type=float, default=300.0)
-    parser.add_argument("--merge-batches", type=int, default=30,
-                        help="batches for the idempotency comparison (0 to skip)")
+    parser.add_argument(
+        "--merge-batches",
+        type=int,
+        default=30,
+        help="batches for the idempotency comparison (0 to skip)",
+    )
     args = parser.parse_args()
     print(f"{platform.machine()}, {mp.cpu_count()} cores, Python {platform.python_version()}")
     root = Path(tempfile.mkdtemp(prefix="dt-bench-gw-"))

@@ -45,8 +45,10 @@ def main() -> None:
     parser.add_argument("--days", type=int)
     parser.add_argument("--period", type=int, default=10)
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
     if args.vehicles:
         run(args.vehicles, args.days or 30, args.period)
         return

@@ -31,7 +31,7 @@ from drivetrain.cli.output import (
     print_table,
     progress_bar,
 )
-from drivetrain.cli.warranty import print_warranty_tour
+from drivetrain.cli.warranty_alerts import print_warranty_tour
 from drivetrain.demo import SimulationConfig, SimulationReport, run_simulation
 from drivetrain.demo.can_export import export_vehicle_log
 from drivetrain.demo.consent_story import CHARGING_CAMPAIGN
