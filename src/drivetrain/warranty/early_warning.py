@@ -59,7 +59,9 @@ CELL = ("causal_part", "model_id", "region", "build_month")
 SHRINK = 5.0  # expected claims of prior weight on a model's own level
 OUTLIER_P = 1e-3
 DEFAULT_RHO = 2.0
-DEFAULT_H = 7.5  # from the evaluation (docs/warranty.md): ~0.2 % of in-line cells alarm in two years
+DEFAULT_H = (
+    7.5  # from the evaluation (docs/warranty.md): ~0.2 % of in-line cells alarm in two years
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,14 +17,9 @@ positions, adjusted for the right-censored units between the failures.
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 import os
-import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
-from html import escape
 from itertools import cycle
 from pathlib import Path
 
@@ -38,13 +33,17 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from drivetrain.errors import InputError
+from drivetrain.warranty.chart_files import (
+    DPI,
+    FIGSIZE,
+    ChartTable,
+    output_format,
+    save_chart,
+)
 from drivetrain.warranty.reliability import LifeFit
 
 Ages = Sequence[float] | npt.NDArray[np.float64]
 Array = npt.NDArray[np.float64]
-FIGSIZE = (8.0, 5.0)  # inches
-DPI = 120  # a PNG of 960 × 600 pixels
-FORMATS = (".png", ".html")
 RED = "#d62728"
 HIGHLIGHT_COLOURS = (RED, "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
 FIT_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
@@ -53,28 +52,6 @@ _PAPER = (1e-4, 1e-3, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.632,
 _NAMES = {"weibull_ds": "Weibull DS", "weibull_3p": "Weibull 3P"}
 _GREEK = "αβγμσλ"
 _SYMBOLS = dict(zip(("alpha", "beta", "gamma", "mu", "sigma", "Lambda"), _GREEK, strict=True))
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}
-img{{max-width:100%;height:auto}} table{{border-collapse:collapse;margin:1.5rem 0}}
-th,td{{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}}
-caption{{text-align:left;font-weight:bold;padding:.25rem 0}}</style></head>
-<body><main><h1>{title}</h1>
-<figure><img src="data:image/png;base64,{image}" alt="{alt}" width="{width}" height="{height}">
-</figure>
-{tables}
-</main></body></html>
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class _Table:
-    """Data shown under an HTML chart; the first cell of each row heads the row."""
-
-    caption: str
-    header: tuple[str, ...]
-    rows: Sequence[tuple[str, ...]]
 
 
 def _num(value: float) -> str:
@@ -109,21 +86,6 @@ def fit_label(fit: LifeFit) -> str:
         else:
             parts.append(f"{_SYMBOLS.get(name, name)}={_num(value)}")
     return " ".join(parts)
-
-
-def _output(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise InputError(
-            f"cannot write a chart to {path}: unknown format {path.suffix or '(no suffix)'!r}",
-            hint="end the file name in .png (the chart) or .html (a page with chart and table)",
-        )
-    if not path.parent.is_dir():
-        raise InputError(
-            f"cannot write a chart to {path}: directory {path.parent} does not exist",
-            hint="create the directory first, or choose another output path",
-        )
-    return suffix
 
 
 def _ages(values: Ages | None, what: str, *, required: bool = False) -> Array:
@@ -162,52 +124,6 @@ def _finish(ax: Axes, xlabel: str, ylabel: str) -> None:
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.45)
     ax.legend(loc="upper left", fontsize="small", framealpha=0.9)
-
-
-def _html_table(table: _Table) -> str:
-    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in table.header)
-    body = "\n".join(
-        f'<tr><th scope="row">{escape(row[0])}</th>'
-        + "".join(f"<td>{escape(cell)}</td>" for cell in row[1:])
-        + "</tr>"
-        for row in table.rows
-    )
-    return (
-        f"<table>\n<caption>{escape(table.caption)}</caption>\n"
-        f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
-    )
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, 0o644)  # not mkstemp's 0600: a web server may serve the chart
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _save(fig: Figure, path: Path, *, title: str, alt: str, tables: Sequence[_Table]) -> Path:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    png = buffer.getvalue()
-    if _output(path) == ".html":
-        page = _PAGE.format(
-            title=escape(title),
-            image=base64.b64encode(png).decode("ascii"),
-            alt=escape(alt, quote=True),
-            width=int(FIGSIZE[0] * DPI),
-            height=int(FIGSIZE[1] * DPI),
-            tables="\n".join(_html_table(t) for t in tables),
-        )
-        png = page.encode("utf-8")
-    _write_atomic(path, png)
-    return path
 
 
 def weibull_paper_points(failures: Ages, right_censored: Ages | None = None) -> tuple[Array, Array]:
@@ -298,27 +214,27 @@ def weibull_probability_plot(
     ``warranty_end`` is an age in ``unit``; each fit's P(fail by it) goes in the legend.
     A ``weibull_ds`` fit's line flattens at its defective share DS.
     """
-    _output(path)
+    output_format(path)
     fig = _figure_probability(
         failures, right_censored, fits, title=title, unit=unit, warranty_end=warranty_end
     )
     x, y = weibull_paper_points(failures, right_censored)
     unreliability = -np.expm1(-np.exp(y))
     rows = [(_num(a), _percent(f)) for a, f in zip(x.tolist(), unreliability.tolist(), strict=True)]
-    points = _Table("Failures (median ranks, adjusted for censoring)", (unit, "F"), rows)
+    points = ChartTable("Failures (median ranks, adjusted for censoring)", (unit, "F"), rows)
     header = ["distribution and parameters", "B10"]
     rows_fit = [[fit_label(f), _num(f.b10)] for f in fits]
     if warranty_end is not None:
         header.append(f"P(fail by {_num(warranty_end)} {unit})")
         for row, fit in zip(rows_fit, fits, strict=True):
             row.append(_percent(fit.p_fail(warranty_end)))
-    fitted = _Table("Fitted distributions", tuple(header), [tuple(r) for r in rows_fit])
+    fitted = ChartTable("Fitted distributions", tuple(header), [tuple(r) for r in rows_fit])
     running = _ages(right_censored, "right-censored ages").size
     alt = f"Weibull probability plot of {len(x)} failures and {running} running units" + (
         f", with {'; '.join(fit_label(f) for f in fits)}" if fits else ""
     )
     tables = [fitted, points] if fits else [points]
-    return _save(fig, path, title=title, alt=alt, tables=tables)
+    return save_chart(fig, path, title=title, alt=alt, tables=tables)
 
 
 def _claims_data(table: pl.DataFrame, highlight: Sequence[str]) -> tuple[pl.DataFrame, list[str]]:
@@ -369,14 +285,14 @@ def claims_per_thousand_plot(
     ``table`` is what ``claims_per_thousand`` returns. The ``highlight`` cohorts are drawn
     thick in colour (the first red), every other cohort thin and grey.
     """
-    _output(path)
+    output_format(path)
     fig = _figure_claims(table, title=title, highlight=highlight)
     data, wanted = _claims_data(table, highlight)
     months = sorted(int(m) for m in data["mis"].unique())
     values = {(c, int(m)): v for c, m, v in data.iter_rows()}
     cohorts = data["cohort"].unique(maintain_order=True).to_list()
     cells = {key: "" if v is None else f"{v:.1f}" for key, v in values.items()}
-    pivot = _Table(
+    pivot = ChartTable(
         "Cumulative claims per 1,000 vehicles at risk, by cohort and month in service",
         ("cohort", *(f"month {m}" for m in months)),
         [(c, *(cells.get((c, m), "") for m in months)) for c in cohorts],
@@ -384,7 +300,7 @@ def claims_per_thousand_plot(
     alt = f"Cumulative claims per thousand by month in service for {len(cohorts)} cohorts" + (
         f"; highlighted: {', '.join(wanted)}" if wanted else ""
     )
-    return _save(fig, path, title=title, alt=alt, tables=[pivot])
+    return save_chart(fig, path, title=title, alt=alt, tables=[pivot])
 
 
 def _statistic_data(frame: pl.DataFrame, threshold: float) -> pl.DataFrame:
@@ -442,7 +358,7 @@ def cusum_plot(frame: pl.DataFrame, path: Path, *, title: str, threshold: float)
     ``frame``: ``as_of`` (date), ``statistic`` and optionally ``naive`` (a simpler detector's
     statistic on the same scale). The alert is the first date the statistic reaches ``threshold``.
     """
-    _output(path)
+    output_format(path)
     fig = _figure_cusum(frame, title=title, threshold=threshold)
     data = _statistic_data(frame, threshold)
     rows = [
@@ -454,10 +370,12 @@ def cusum_plot(frame: pl.DataFrame, path: Path, *, title: str, threshold: float)
         for day, *rest in data.iter_rows()
     ]
     header = ("analysis date", "statistic", *data.columns[2:], "at or above threshold")
-    table = _Table(f"Detector statistic by analysis date (threshold {threshold:g})", header, rows)
+    table = ChartTable(
+        f"Detector statistic by analysis date (threshold {threshold:g})", header, rows
+    )
     first = _first_crossing(data, "statistic", threshold)
     alt = (
         f"Detector statistic on {data.height} analysis dates against threshold {threshold:g}: "
         + ("no alert" if first is None else f"first alert on {data['as_of'][first]:%Y-%m-%d}")
     )
-    return _save(fig, path, title=title, alt=alt, tables=[table])
+    return save_chart(fig, path, title=title, alt=alt, tables=[table])
