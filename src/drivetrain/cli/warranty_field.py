@@ -10,6 +10,7 @@ import typer
 
 from drivetrain.cli.output import handle_errors, print_json, print_table
 from drivetrain.cli.warranty_common import AsJson, AsPrincipal, load_data, settings_of
+from drivetrain.errors import NotFound
 from drivetrain.warranty import ServiceCase, failure_themes, similar_claims, suggest_repairs
 
 
@@ -20,6 +21,9 @@ def similar_command(
     as_: AsPrincipal,
     dtc: Annotated[list[str] | None, typer.Option("--dtc", help="Stored codes (repeat).")] = None,
     model: Annotated[str | None, typer.Option(help="The vehicle's model id.")] = None,
+    vehicle: Annotated[
+        str | None, typer.Option(help="The vehicle's pseudonym: its model, its own past claims.")
+    ] = None,
     k: Annotated[int, typer.Option(help="Similar claims to show.", min=1)] = 5,
     as_json: AsJson = False,
 ) -> None:
@@ -28,11 +32,19 @@ def similar_command(
     Ranks claims by the technician comments' similarity to the symptoms (TF-IDF
     words and character n-grams), the DTCs and the model; a repair held when the
     vehicle did not come back for the same part within 90 days.
-    Example: drivetrain warranty similar "heater blows cold, engine slow to warm up" --dtc P0128 --as warranty
+    Example: drivetrain warranty similar "heater blows cold, engine slow to warm up" --dtc P0128 --vehicle veh_3fa9c01b2e7d4a10 --as warranty
     """
     settings = settings_of(ctx)
     data, _, _ = load_data(settings, as_)
-    case = ServiceCase(symptoms=symptoms, dtcs=tuple(dtc or ()), model_id=model)
+    if vehicle is not None and model is None:
+        found = data.production.filter(pl.col("vehicle_id") == vehicle)["model_id"]
+        if found.is_empty():
+            raise NotFound(
+                f"vehicle {vehicle!r} is not in the production records this principal may read",
+                hint="give its pseudonym (veh_…) as in 'drivetrain fleet list', or --model",
+            )
+        model = str(found[0])
+    case = ServiceCase(symptoms=symptoms, dtcs=tuple(dtc or ()), model_id=model, vehicle_id=vehicle)
     models = data.production.select("vehicle_id", "model_id") if model else None
     similar = similar_claims(data.claims, case, models=models, k=k)
     repairs = suggest_repairs(data.claims, case, models=models)
@@ -53,7 +65,8 @@ def similar_command(
         f"{similar.height} most similar claims",
         ("claim", "part", "code", "score", "held", "comment"),
         (
-            (r["claim_id"], r["causal_part"], r["failure_code"], f"{r['score']:.2f}",
+            (r["claim_id"] + (" (this vehicle)" if r["same_vehicle"] else ""), r["causal_part"],
+             r["failure_code"], f"{r['score']:.2f}",
              {True: "yes", False: "no", None: "?"}[r["fixed"]], r["comment"])
             for r in similar.iter_rows(named=True)
         ),
