@@ -54,6 +54,12 @@ def test_import_pseudonymises_checks_and_is_idempotent(tmp_path: Path) -> None:
             "vehicle is not registered",
         ]
     )
+    # refused rows hold the pseudonym, never the VIN, so an erasure of the vehicle finds them
+    assert not any(first.vin in r for r in reasons["record"].to_list())
+    assert reasons["vehicle_id"].to_list().count(first.vehicle_id) == 2
+    assert first.vin.encode() not in b"".join(
+        p.read_bytes() for p in (lake.path("quarantine")).rglob("*.parquet")
+    )
     again = runner.invoke(app, args)
     assert again.exit_code == 0
     assert lake.read("service_events").num_rows == 2  # merged, not appended

@@ -19,6 +19,7 @@ it once.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,7 @@ SERVICE_OPERATIONS: dict[str, str] = {
     "dtc_cleared": "trouble codes cleared without a repair",
     "inspection": "periodic inspection",
 }
+_PSEUDONYM = re.compile(r"\bveh_[0-9a-f]{16}\b")
 COLUMNS = ("vin", "date", "odometer_km", "operation", "description", "workshop")
 
 
@@ -83,10 +85,18 @@ def read_service_records(
         good: list[dict[str, object]] = []
         rejects: list[tuple[str, str, str]] = []
         for line, row in enumerate(reader, start=2):
-            where, text = f"{path.name}:{line}", ",".join(v or "" for v in row.values())
             reason, record = _record(row, pseudonyms, registered, path.name)
             if reason:
-                rejects.append((where, reason, text))
+                # the VIN is replaced by its pseudonym (withheld if it is none): the lake
+                # never holds a VIN, and an erasure of the vehicle reaches the refused row
+                vin = (row.get("vin") or "").strip().upper()
+                shown = {
+                    **row,
+                    "vin": pseudonyms.vehicle_id(vin) if is_valid_vin(vin) else "<vin withheld>",
+                }
+                rejects.append(
+                    (f"{path.name}:{line}", reason, ",".join(v or "" for v in shown.values()))
+                )
             else:
                 good.append(record)
     spec = table_spec("service_events")
@@ -139,5 +149,12 @@ def ingest_service_records(
     result = ServiceImport(rows=table.num_rows, rejects=rejects)
     if table.num_rows:
         result.stored_version = lake.merge("service_events", table, run_id=context.run_id)
-    quarantine_records(lake, context, "service_events", rejects)
+    vehicles = [_vehicle_of(text) for _, _, text in rejects]
+    quarantine_records(lake, context, "service_events", rejects, vehicle_ids=vehicles)
     return result
+
+
+def _vehicle_of(text: str) -> str | None:
+    """The pseudonym a quarantined row holds in place of its VIN, if it had a valid one."""
+    found = _PSEUDONYM.search(text)
+    return found.group(0) if found else None

@@ -15,7 +15,7 @@ import json
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from drivetrain.catalog import catalog_generation, load_signal_catalog
+from drivetrain.errors import InputError
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.provenance import record_run
 from drivetrain.governance.sealing import SEALED_TABLE, Sealer
@@ -337,10 +338,16 @@ def quarantine_records(
     records: list[tuple[str, str, str]],
     *,
     vehicle_id: str | None = None,
+    vehicle_ids: Sequence[str | None] | None = None,
 ) -> int | None:
-    """Store refused input records ``(location, reason, raw text)``; returns the version."""
+    """Store refused input records ``(location, reason, raw text)``; returns the version.
+
+    ``vehicle_id`` names the vehicle of every record, ``vehicle_ids`` one per record.
+    """
     if not records:
         return None
+    if vehicle_ids is not None and len(vehicle_ids) != len(records):
+        raise InputError(f"{len(vehicle_ids)} vehicle ids for {len(records)} refused records")
     now = datetime.now(UTC)
     rows = [
         {
@@ -351,9 +358,9 @@ def quarantine_records(
             "location": location,
             "reason": reason,
             "record": raw,
-            "vehicle_id": vehicle_id,
+            "vehicle_id": vehicle_ids[i] if vehicle_ids is not None else vehicle_id,
         }
-        for location, reason, raw in records
+        for i, (location, reason, raw) in enumerate(records)
     ]
     table = pa.Table.from_pylist(rows, schema=table_spec("quarantine").input_schema)
     return lake.append("quarantine", table, run_id=context.run_id)

@@ -59,7 +59,7 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 _MARKET = re.compile(r"[A-Z]{2}")
 _REGION = re.compile(r"[a-z][a-z0-9_-]*")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,63}")
-Reject = tuple[str, str, str]  # location, reason, raw line
+Reject = tuple[str, str, str]  # location, reason, raw line (VIN replaced by the pseudonym)
 
 
 @dataclass(slots=True)
@@ -71,6 +71,7 @@ class RecordImport:
     stored_version: int | None = None
     quarantine_version: int | None = None
     rejects: list[Reject] = field(default_factory=list)
+    reject_vehicles: list[str | None] = field(default_factory=list)  # per reject
 
 
 class _Refused(Exception):
@@ -78,23 +79,44 @@ class _Refused(Exception):
 
 
 def _rows(path: Path, required: tuple[str, ...], header: tuple[str, ...]) -> Iterator[
-    tuple[str, str, dict[str, str]]
+    tuple[str, dict[str, str]]
 ]:  # fmt: skip
+    """(``file:line``, the row's fields) of each record; ``line`` is the record's first
+    physical line (a quoted comment may span several)."""
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        handle = path.open(newline="", encoding="utf-8-sig")  # a BOM from Excel is not a column
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from exc
     with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
+        try:
+            reader = csv.DictReader(handle)
+            missing = [c for c in required if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(
+                    f"{path} lacks column(s) {', '.join(missing)}",
+                    hint=f"the file's header is {','.join(header)} (see docs/warranty.md)",
+                )
+            line = reader.line_num + 1
+            for row in reader:
+                yield f"{path.name}:{line}", {k: (v or "").strip() for k, v in row.items() if k}
+                line = reader.line_num + 1
+        except UnicodeDecodeError as exc:
             raise InputError(
-                f"{path} lacks column(s) {', '.join(missing)}",
-                hint=f"the file's header is {','.join(header)} (see docs/warranty.md)",
-            )
-        for line, row in enumerate(reader, start=2):
-            text = ",".join(v or "" for v in row.values() if isinstance(v, str))
-            yield f"{path.name}:{line}", text, {k: (v or "").strip() for k, v in row.items() if k}
+                f"{path} is not UTF-8 text (byte {exc.start} of a line)",
+                hint="export the file as CSV UTF-8 (nothing was imported)",
+            ) from exc
+        except csv.Error as exc:
+            raise InputError(f"{path} is not readable CSV: {exc}") from exc
+
+
+def _raw(row: dict[str, str], pseudonyms: PseudonymKey) -> tuple[str, str | None]:
+    """The row as quarantined, and its vehicle: the VIN replaced by the vehicle's pseudonym
+    (or withheld when it is not a VIN), so the lake never holds a VIN and an erasure of the
+    vehicle reaches its refused rows too."""
+    vin = row.get("vin", "").upper()
+    vehicle = pseudonyms.vehicle_id(vin) if is_valid_vin(vin) else None
+    shown = {**row, "vin": vehicle or "<vin withheld>"} if "vin" in row else row
+    return ",".join(shown.values()), vehicle
 
 
 def _day(row: dict[str, str], name: str, *, optional: bool = False) -> date | None:
@@ -136,12 +158,15 @@ def _vehicle(row: dict[str, str], pseudonyms: PseudonymKey) -> str:
     return pseudonyms.vehicle_id(vin)
 
 
-def read_production(path: Path, pseudonyms: PseudonymKey) -> tuple[pa.Table, list[Reject]]:
-    """The good rows of a production and sales export, and its rejects."""
+def read_production(
+    path: Path, pseudonyms: PseudonymKey
+) -> tuple[pa.Table, list[Reject], list[str | None]]:
+    """The good rows of a production and sales export, its rejects and their vehicles."""
     good: dict[str, dict[str, object]] = {}
     rejects: list[Reject] = []
+    vehicles: list[str | None] = []
     latest = date.today() + timedelta(days=1)
-    for where, text, row in _rows(path, PRODUCTION_COLUMNS[:-1], PRODUCTION_COLUMNS):
+    for where, row in _rows(path, PRODUCTION_COLUMNS, PRODUCTION_COLUMNS):
         try:
             vehicle = _vehicle(row, pseudonyms)
             build = _day(row, "build_date")
@@ -171,7 +196,9 @@ def read_production(path: Path, pseudonyms: PseudonymKey) -> tuple[pa.Table, lis
             if vehicle in good:
                 raise _Refused("the same VIN is listed twice in the file")
         except _Refused as refused:
+            text, who = _raw(row, pseudonyms)
             rejects.append((where, str(refused), text))
+            vehicles.append(who)
             continue
         good[vehicle] = {
             "vehicle_id": vehicle,
@@ -186,7 +213,7 @@ def read_production(path: Path, pseudonyms: PseudonymKey) -> tuple[pa.Table, lis
             "source": path.name,
         }
     schema = table_spec("vehicle_production").input_schema
-    return pa.Table.from_pylist(list(good.values()), schema=schema), rejects
+    return pa.Table.from_pylist(list(good.values()), schema=schema), rejects, vehicles
 
 
 def _sales(lake: Lake) -> dict[str, tuple[date | None, str]]:
@@ -206,6 +233,7 @@ def _sales(lake: Lake) -> dict[str, tuple[date | None, str]]:
 
 
 def _stored_claims(lake: Lake) -> dict[tuple[str, date, str, str], str]:
+    """(vehicle, repair day, labour, part) -> claim id of every stored claim."""
     if not lake.exists("warranty_claims"):
         return {}
     table = lake.read(
@@ -227,15 +255,19 @@ def read_claims(
     *,
     currency: str,
     stored: dict[tuple[str, date, str, str], str] | None = None,
-) -> tuple[pa.Table, list[Reject]]:
-    """The good rows of a dealer claims export, and its rejects (see the module docstring)."""
+) -> tuple[pa.Table, list[Reject], list[str | None]]:
+    """The good rows of a dealer claims export, its rejects and their vehicles (see the
+    module docstring). A claim id already stored comes back as a correction: it replaces
+    the stored claim."""
     if not _CURRENCY.fullmatch(currency):
         raise InputError(f"currency {currency!r} is not an ISO 4217 code like 'EUR'")
     repairs = dict(stored or {})
+    stored_key = {claim: key for key, claim in repairs.items()}
     good: dict[str, dict[str, object]] = {}
     rejects: list[Reject] = []
+    vehicles: list[str | None] = []
     latest = date.today() + timedelta(days=1)
-    for where, text, row in _rows(path, _REQUIRED_CLAIM, CLAIM_COLUMNS):
+    for where, row in _rows(path, _REQUIRED_CLAIM, CLAIM_COLUMNS):
         try:
             claim_id = _code(row, "claim_id")
             vehicle = _vehicle(row, pseudonyms)
@@ -288,20 +320,25 @@ def read_claims(
             if other is not None and other != claim_id:
                 raise _Refused(f"duplicate of claim {other}: same vehicle, day, labour and part")
         except _Refused as refused:
+            text, who = _raw(row, pseudonyms)
             rejects.append((where, str(refused), text))
+            vehicles.append(who)
             continue
+        old_key = stored_key.pop(claim_id, None)
+        if old_key is not None and old_key != repair_key:
+            repairs.pop(old_key, None)  # a correction frees the repair it used to name
         repairs[repair_key] = claim_id
         good[claim_id] = record
     schema = table_spec("warranty_claims").input_schema
-    return pa.Table.from_pylist(list(good.values()), schema=schema), rejects
+    return pa.Table.from_pylist(list(good.values()), schema=schema), rejects, vehicles
 
 
 def ingest_production(
     lake: Lake, path: Path, pseudonyms: PseudonymKey, context: CollectionContext
 ) -> RecordImport:
     """Store a production export's good rows (merged on the vehicle) and quarantine the rest."""
-    table, rejects = read_production(path, pseudonyms)
-    return _store(lake, "vehicle_production", table, rejects, context)
+    table, rejects, vehicles = read_production(path, pseudonyms)
+    return _store(lake, "vehicle_production", table, rejects, vehicles, context)
 
 
 def ingest_claims(
@@ -313,21 +350,28 @@ def ingest_claims(
     currency: str,
 ) -> RecordImport:
     """Store a claims export's good rows (merged on the claim id) and quarantine the rest."""
-    table, rejects = read_claims(
+    table, rejects, vehicles = read_claims(
         path, pseudonyms, _sales(lake), currency=currency, stored=_stored_claims(lake)
     )
-    return _store(lake, "warranty_claims", table, rejects, context)
+    return _store(lake, "warranty_claims", table, rejects, vehicles, context)
 
 
 def _store(
-    lake: Lake, name: str, table: pa.Table, rejects: list[Reject], context: CollectionContext
+    lake: Lake,
+    name: str,
+    table: pa.Table,
+    rejects: list[Reject],
+    vehicles: list[str | None],
+    context: CollectionContext,
 ) -> RecordImport:
-    result = RecordImport(name, rows=table.num_rows, rejects=rejects)
+    result = RecordImport(name, rows=table.num_rows, rejects=rejects, reject_vehicles=vehicles)
     before = {t: lake.version(t) for t in (name, "quarantine")}
     try:
         if table.num_rows:
             result.stored_version = lake.merge(name, table, run_id=context.run_id)
-        result.quarantine_version = quarantine_records(lake, context, name, rejects)
+        result.quarantine_version = quarantine_records(
+            lake, context, name, rejects, vehicle_ids=vehicles
+        )
     except BaseException:
         lake.restore_versions(before)  # both or neither: no rows lost to a half import
         raise

@@ -30,6 +30,9 @@ class TableSpec:
     derived: dict[str, str] = field(default_factory=dict)
     vehicle_column: str | None = "vehicle_id"
     time_column: str = "ts"  # the data's own time; "" when the table has none (quarantine)
+    # why a data subject's erasure leaves the table's rows (a legal duty to keep them);
+    # None: the rows of the subject's period are erased. Exports include them either way.
+    erasure_exempt: str | None = None
 
     @property
     def input_schema(self) -> pa.Schema:
@@ -232,6 +235,10 @@ VEHICLE_PRODUCTION = TableSpec(
     ),
     key=("vehicle_id",),
     time_column="sale_date",  # the sale is the owner's: an owner's rows start there
+    erasure_exempt=(
+        "production records are kept for recalls and type approval (a legal obligation, "
+        "GDPR Art. 17(3)(b)); they hold the vehicle's pseudonym, never the owner"
+    ),
 )
 
 QUARANTINE = TableSpec(

@@ -199,7 +199,8 @@ class Lake:
         until: datetime | None = None,
         run_id: str | None = None,
     ) -> dict[str, int]:
-        """Delete the rows of ``vehicle_id`` (within ``[since, until)`` if given) everywhere.
+        """Delete the rows of ``vehicle_id`` (within ``[since, until)`` if given) everywhere
+        but in tables exempt from erasure (``TableSpec.erasure_exempt``).
 
         Returns rows deleted per table. Deleted rows stay in old versions until
         ``vacuum`` removes the files.
@@ -209,6 +210,8 @@ class Lake:
         deleted: dict[str, int] = {}
         for spec in TABLES.values():
             if spec.vehicle_column is None or not self.exists(spec.name):
+                continue
+            if spec.erasure_exempt:  # kept under a legal obligation (see the table's spec)
                 continue
             predicate = f"{spec.vehicle_column} = '{vehicle_id}'"
             for bound, op in ((since, ">="), (until, "<")):
