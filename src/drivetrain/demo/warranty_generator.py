@@ -59,6 +59,7 @@ from drivetrain.demo.warranty_parts import (
 from drivetrain.errors import InputError
 from drivetrain.fleet import VehicleRecord, make_vin
 from drivetrain.governance.pseudonyms import PseudonymKey
+from drivetrain.ingest.warranty_records import CLAIM_COLUMNS, PRODUCTION_COLUMNS
 
 MISREPAIR_SHARE = 0.15  # first visit replaces the wrong part
 REPEAT_SHARE = 0.05  # the right part, but the repair does not hold
@@ -398,15 +399,6 @@ _CLAIM_SCHEMA: dict[str, type[pl.DataType] | pl.DataType] = {
 
 def _empty() -> pl.DataFrame:
     return pl.DataFrame(schema=_CLAIM_SCHEMA)
-
-
-PRODUCTION_COLUMNS = (
-    "vin", "brand", "model_id", "model_year", "plant", "build_date", "sale_date", "market", "region",
-)  # fmt: skip
-CLAIM_COLUMNS = (
-    "claim_id", "vin", "repair_date", "claim_date", "mileage_km", "labour_code", "part_number",
-    "causal_part", "failure_code", "cost", "currency", "dealer", "comment",
-)  # fmt: skip
 
 
 def write_production_csv(history: WarrantyHistory, path: Path) -> Path:

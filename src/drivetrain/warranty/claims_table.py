@@ -32,7 +32,8 @@ from drivetrain.errors import InputError
 DAYS_PER_MONTH = 365.25 / 12
 
 
-def _need(frame: pl.DataFrame, columns: Sequence[str], what: str) -> None:
+def require_columns(frame: pl.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Raise :class:`InputError` naming the columns ``frame`` (the ``what`` table) lacks."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(
@@ -62,7 +63,7 @@ def exposure(
 
     A vehicle is at risk in month ``m`` once it has completed ``m`` months in service.
     """
-    _need(vehicles, ("vehicle_id", "sale_date", *keys), "vehicles")
+    require_columns(vehicles, ("vehicle_id", "sale_date", *keys), "vehicles")
     if max_months < 1:
         raise InputError(f"max_months must be at least 1, not {max_months}")
     counts = (
@@ -91,7 +92,7 @@ def claim_months(
 ) -> pl.DataFrame:
     """Claims filed by ``as_of`` per cohort, ``by`` (e.g. the causal part) and month in
     service, counted only in months their vehicle has completed: ``*keys, *by, mis, claims``."""
-    _need(claims, ("vehicle_id", "claim_date", *by), "claims")
+    require_columns(claims, ("vehicle_id", "claim_date", *by), "claims")
     event = "repair_date" if "repair_date" in claims.columns else "claim_date"
     return (
         claims.filter(pl.col("claim_date") <= as_of)
@@ -127,7 +128,7 @@ def claims_per_thousand(
     month in service 1..``max_months`` that any vehicle of the cohort has
     completed: ``cohort, mis, at_risk, claims, per_thousand, cumulative_per_thousand``.
     """
-    _need(vehicles, ("vehicle_id", "sale_date", cohort), "vehicles")
+    require_columns(vehicles, ("vehicle_id", "sale_date", cohort), "vehicles")
     at_risk = exposure(vehicles, as_of, [cohort], max_months=max_months)
     counted = claim_months(claims, vehicles, as_of, [cohort], max_months=max_months)
     table = (
@@ -147,5 +148,5 @@ def claims_per_thousand(
 
 def with_build_month(production: pl.DataFrame) -> pl.DataFrame:
     """``production`` with ``build_month`` (``YYYY-MM`` of the build date), the usual cohort."""
-    _need(production, ("build_date",), "production")
+    require_columns(production, ("build_date",), "production")
     return production.with_columns(pl.col("build_date").dt.strftime("%Y-%m").alias("build_month"))

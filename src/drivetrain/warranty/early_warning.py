@@ -115,16 +115,13 @@ def cell_months(
     )
 
 
+def _empty(**columns: type[pl.DataType]) -> pl.DataFrame:
+    """An empty frame of cells with ``columns`` after the cell's keys."""
+    return pl.DataFrame(schema={**dict.fromkeys(CELL, pl.String), **columns})
+
+
 def _empty_cells() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            **dict.fromkeys(CELL, pl.String),
-            "mis": pl.Int64,
-            "at_risk": pl.Int64,
-            "claims": pl.Int64,
-            "expected": pl.Float64,
-        }
-    )
+    return _empty(mis=pl.Int64, at_risk=pl.Int64, claims=pl.Int64, expected=pl.Float64)
 
 
 def _with_expected(cells: pl.DataFrame, reference: pl.DataFrame) -> pl.DataFrame:
@@ -166,14 +163,8 @@ def cusum(cells: pl.DataFrame, config: DetectorConfig | None = None) -> pl.DataF
     config = config or DetectorConfig()
     config.validate()
     if cells.is_empty():
-        return pl.DataFrame(
-            schema={
-                **dict.fromkeys(CELL, pl.String),
-                "statistic": pl.Float64,
-                "alarm_mis": pl.Int64,
-                "claims": pl.Int64,
-                "expected": pl.Float64,
-            }
+        return _empty(
+            statistic=pl.Float64, alarm_mis=pl.Int64, claims=pl.Int64, expected=pl.Float64
         )
     keys = cells.select(*CELL).unique().sort(*CELL).with_row_index("_g")
     indexed = cells.join(keys, on=list(CELL))

@@ -51,6 +51,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.preprocessing import normalize
 
 from drivetrain.errors import InputError
+from drivetrain.warranty.claims_table import require_columns
 
 TEXT_WEIGHT = 1.0
 DTC_WEIGHT = 0.5
@@ -111,15 +112,6 @@ class FailureTheme:
     claim_ids: tuple[str, ...]  # most representative first
 
 
-def _need(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"the {what} table lacks column(s) {', '.join(missing)}",
-            hint=f"pass a {what} table with {', '.join(columns)}",
-        )
-
-
 def _positive(name: str, value: int) -> None:
     if value < 1:
         raise InputError(f"{name} must be at least 1, not {value}", hint=f"pass {name}=1 or more")
@@ -149,7 +141,7 @@ def _case_model(case: ServiceCase, models: pl.DataFrame | None) -> str | None:
                 hint="pass models= a table of vehicle_id, model_id, or leave model_id unset",
             )
         return None
-    _need(models, ("vehicle_id", "model_id"), "models")
+    require_columns(models, ("vehicle_id", "model_id"), "models")
     twice = models.filter(pl.col("vehicle_id").is_duplicated())["vehicle_id"].unique().sort()
     if len(twice):
         raise InputError(
@@ -212,7 +204,7 @@ def repair_outcomes(
     the last repair date in ``claims``) is at least ``window_days`` after the repair, null
     while the window is still open. ``days_to_repeat`` is the gap to the repeat, if any.
     """
-    _need(claims, ("claim_id", *_KEYS, "repair_date"), "claims")
+    require_columns(claims, ("claim_id", *_KEYS, "repair_date"), "claims")
     _positive("window_days", window_days)
     return _with_outcomes(claims, window_days, as_of).select("claim_id", "fixed", "days_to_repeat")
 
@@ -227,7 +219,7 @@ def _rank(
 ) -> pl.DataFrame:
     _positive("k", k)
     _positive("window_days", window_days)
-    _need(claims, _SIMILAR_COLUMNS + extra, "claims")
+    require_columns(claims, _SIMILAR_COLUMNS + extra, "claims")
     dtcs = _case_dtcs(case)
     if not case.symptoms.strip() and not dtcs:
         raise InputError(
@@ -368,7 +360,7 @@ def failure_themes(
     clipped to 2..12. Claims without a comment come last as a ``"(no comment)"`` theme, and
     comments with no word beyond stop words as ``"(unthemed)"``, each only when there are any.
     """
-    _need(claims, ("claim_id", "causal_part", "comment"), "claims")
+    require_columns(claims, ("claim_id", "causal_part", "comment"), "claims")
     _positive("top_terms", top_terms)
     if examples < 0:
         raise InputError(f"examples must be 0 or more, not {examples}", hint="pass examples=0")

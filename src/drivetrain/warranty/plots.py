@@ -40,6 +40,7 @@ from drivetrain.warranty.chart_files import (
     output_format,
     save_chart,
 )
+from drivetrain.warranty.claims_table import require_columns
 from drivetrain.warranty.reliability import LifeFit
 
 Ages = Sequence[float] | npt.NDArray[np.float64]
@@ -102,12 +103,7 @@ def _ages(values: Ages | None, what: str, *, required: bool = False) -> Array:
 
 
 def _need(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"the {what} table lacks column(s) {', '.join(missing)}",
-            hint=f"pass a {what} table with {', '.join(columns)}",
-        )
+    require_columns(frame, columns, what)
     if frame.is_empty():
         raise InputError(f"the {what} table is empty: nothing to plot")
 
