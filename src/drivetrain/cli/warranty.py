@@ -82,6 +82,7 @@ def import_command(
         "run_id": run_id,
         "table": result.table,
         "rows_stored": result.rows,
+        "rows_new": result.rows_new,
         "rows_quarantined": len(result.rejects),
         "table_version": result.stored_version,
     }
@@ -172,8 +173,9 @@ def table_command(
     Example: drivetrain warranty table --as warranty --component thermostat --model fiat-tipo --plot tipo.png
     """
     settings = settings_of(ctx)
+    given = parse_day(as_of, "--as-of")  # a bad date fails before the load
     data, _, _ = load_data(settings, as_)
-    when = parse_day(as_of, "--as-of") or latest_claim_date(data)
+    when = given or latest_claim_date(data)
     vehicles = with_build_month(data.production)
     if cohort not in vehicles.columns:
         raise InputError(
@@ -231,8 +233,9 @@ def weibull_command(
     Example: drivetrain warranty weibull thermostat --as warranty --model fiat-tipo --build-from 2024-02 --build-to 2024-04 --plot weibull.png
     """
     settings = settings_of(ctx)
+    given = parse_day(as_of, "--as-of")  # a bad date fails before the load
     data, context, audit = load_data(settings, as_)
-    when = parse_day(as_of, "--as-of") or latest_claim_date(data)
+    when = given or latest_claim_date(data)
     sample = life_sample(
         data,
         component,

@@ -91,8 +91,9 @@ def alerts_command(
     Example: drivetrain warranty alerts --as warranty --as-of 2024-06-30
     """
     settings = settings_of(ctx)
+    given = parse_day(as_of, "--as-of")  # a bad date fails before the load
     data, context, audit = load_data(settings, as_)
-    when = parse_day(as_of, "--as-of") or latest_claim_date(data)
+    when = given or latest_claim_date(data)
     if method not in ("glr", "cusum"):
         raise InputError(f"unknown method {method!r}", hint="glr or cusum")
     config = DetectorConfig(

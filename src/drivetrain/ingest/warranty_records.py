@@ -67,7 +67,8 @@ class RecordImport:
     """What one file gave: rows stored, the table version, and the rejects with reasons."""
 
     table: str
-    rows: int = 0
+    rows: int = 0  # good rows in the file
+    rows_new: int = 0  # of them, keys the table did not hold (the rest replaced their row)
     stored_version: int | None = None
     quarantine_version: int | None = None
     rejects: list[Reject] = field(default_factory=list)
@@ -364,7 +365,15 @@ def _store(
     vehicles: list[str | None],
     context: CollectionContext,
 ) -> RecordImport:
-    result = RecordImport(name, rows=table.num_rows, rejects=rejects, reject_vehicles=vehicles)
+    key = table_spec(name).key[0]
+    held: set[object] = set()
+    if lake.exists(name) and table.num_rows:
+        wanted = pc.field(key).isin(table[key])
+        held = set(lake.read(name, columns=[key], filter=wanted)[key].to_pylist())
+    new = sum(1 for k in table[key].to_pylist() if k not in held)
+    result = RecordImport(
+        name, rows=table.num_rows, rows_new=new, rejects=rejects, reject_vehicles=vehicles
+    )
     before = {t: lake.version(t) for t in (name, "quarantine")}
     try:
         if table.num_rows:

@@ -14,6 +14,7 @@ the warranty tables.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -35,6 +36,7 @@ from drivetrain.warranty.early_warning import DetectorConfig
 from drivetrain.warranty.reliability import DISTRIBUTIONS, Distribution, LifeFit, compare_fits
 
 PURPOSE = "warranty"
+_BUILD_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 TABLES = ("vehicle_production", "warranty_claims")
 
 
@@ -54,6 +56,7 @@ class WarrantyData:
     versions: dict[str, int]
     dtc_events: pl.DataFrame | None  # of connected vehicles; None where not readable
     connected: set[str]
+    claims_stored: int = 0  # claims in the lake, readable or not (for an honest hint)
 
 
 def _frame(table: pa.Table) -> pl.DataFrame:
@@ -119,6 +122,9 @@ def load_warranty_data(
         versions=versions,
         dtc_events=dtcs,
         connected={v.vehicle_id for v in fleet},
+        claims_stored=lake.read("warranty_claims", columns=["claim_id"]).num_rows
+        if lake.exists("warranty_claims")
+        else 0,
     )
 
 
@@ -126,10 +132,12 @@ def latest_claim_date(data: WarrantyData) -> date:
     """The analysis date by default: the last day a claim was filed."""
     last = data.claims["claim_date"].max() if data.claims.height else None
     if not isinstance(last, date):
-        raise NotFound(
-            "there are no warranty claims this principal may read",
-            hint="import claims with 'drivetrain warranty import claims.csv'",
+        hint = (
+            "the lake holds claims, but none of vehicles in this principal's brands and regions"
+            if data.claims_stored
+            else "import claims with 'drivetrain warranty import claims.csv'"
         )
+        raise NotFound("there are no warranty claims this principal may read", hint=hint)
     return last
 
 
@@ -214,6 +222,11 @@ def life_sample(
     """Age at the first claim of ``component`` of each vehicle that had one, and the age of
     every other sold vehicle (censored at the end of warranty: failures after it are
     not seen in claims). ``build_from``/``build_to`` are build months ``YYYY-MM``."""
+    for name, value in (("--build-from", build_from), ("--build-to", build_to)):
+        if value is not None and not _BUILD_MONTH.fullmatch(value):
+            raise InputError(
+                f"{name} {value!r} is not a build month", hint="write it as YYYY-MM, e.g. 2024-02"
+            )
     vehicles = with_build_month(data.production).filter(
         pl.col("sale_date").is_not_null() & (pl.col("sale_date") <= as_of)
     )
@@ -221,7 +234,7 @@ def life_sample(
     for column, value in (("model_id", model_id), ("region", region)):
         if value is not None:
             vehicles = vehicles.filter(pl.col(column) == value)
-            parts.append(value)
+            parts.append(f"{column} {value!r}")
     if build_from is not None:
         vehicles = vehicles.filter(pl.col("build_month") >= build_from)
     if build_to is not None:
