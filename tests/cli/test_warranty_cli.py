@@ -433,3 +433,20 @@ def test_every_warranty_command_has_an_example(command: str) -> None:
     result = invoke("warranty", command, "--help")
     assert result.exit_code == 0
     assert "Example:" in result.stdout and "drivetrain warranty" in result.stdout
+
+
+@pytest.mark.slow
+def test_alerts_link_the_health_scans_anomalies_when_asked(warranty: Warranty) -> None:
+    plain = ok(warranty.run("warranty", "alerts", "--as", "warranty", "--json"))
+    linked = ok(
+        warranty.run(
+            "warranty", "alerts", "--as", "warranty", "--health-as", "fleet-health", "--json"
+        )
+    )
+    assert [a["component"] for a in linked["alerts"]] == [a["component"] for a in plain["alerts"]]
+    for alert in linked["alerts"]:
+        assert isinstance(alert["linked_anomalies"], list)
+        inside = alert["connected_vehicles"]
+        assert all(0 < c["vehicles"] <= inside for c in alert["linked_anomalies"])
+    refused = warranty.run("warranty", "alerts", "--as", "warranty", "--health-as", "nobody")
+    assert refused.exit_code != 0 and "nobody" in refused.stderr

@@ -87,15 +87,27 @@ def test_trouble_codes_of_connected_vehicles_in_the_window_are_linked(
             "dtc": ["P0128", "P0128", "P0128", "P0128", "P0562"],
         }
     )
+    anomalies = pl.DataFrame(
+        {
+            "vehicle_id": [inside[0], inside[1], inside[1], outside[2]],
+            "indicator": ["coolant_warmup", "coolant_warmup", "coolant_max", "lv_rest_voltage"],
+        }
+    )
     alert = _thermostat(
         build_alerts(
             history.claims,
             history.production,
             date(2024, 12, 31),
             dtc_events=events,
+            anomalies=anomalies,
             connected={*inside, *outside},
         )
     )
+    flagged = {c.code: c for c in alert.linked_anomalies}
+    assert flagged["coolant_warmup"].vehicles == 2
+    assert flagged["coolant_warmup"].share == pytest.approx(2 / 4)
+    assert flagged["coolant_warmup"].reference_share == 0.0
+    assert "lv_rest_voltage" not in flagged  # outside the window only
     assert alert.connected_vehicles == 4
     linked = {c.code: c for c in alert.linked_codes}
     assert linked["P0128"].vehicles == 3

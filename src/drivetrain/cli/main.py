@@ -541,7 +541,11 @@ def demo(
         "drivetrain warranty import claims.csv; drivetrain warranty alerts --as warranty[/]"
     )
     with console.status("simulating the programs' warranty history and replaying it …"):
-        warranty = warranty_tour(demo_settings, (end_of(config) - timedelta(days=1)).date())
+        warranty = warranty_tour(
+            demo_settings,
+            (end_of(config) - timedelta(days=1)).date(),
+            anomalies=health.scan.detection.anomalies,
+        )
     print_warranty_tour(warranty)
     console.rule("[bold]knowledge copilot")
     if docs:

@@ -6,6 +6,7 @@ import dataclasses
 import math
 from typing import Annotated
 
+import polars as pl
 import typer
 
 from drivetrain.cli.output import console, handle_errors, print_json, print_table, progress_bar
@@ -21,6 +22,14 @@ from drivetrain.demo.warranty_eval import evaluate_warranty
 from drivetrain.demo.warranty_generator import SupplierDefect
 from drivetrain.demo.warranty_tour import WarrantyTour
 from drivetrain.errors import InputError
+from drivetrain.fleet import list_vehicles
+from drivetrain.governance.access import AccessContext
+from drivetrain.governance.audit import AuditLog
+from drivetrain.governance.principals import principal_named
+from drivetrain.health.scan import fleet_scan
+from drivetrain.lake import Lake
+from drivetrain.settings import Settings
+from drivetrain.state import session_scope
 from drivetrain.warranty import DetectorConfig, WarrantyAlert, latest_claim_date, warranty_alerts
 from drivetrain.warranty.early_warning import DEFAULT_H
 
@@ -62,6 +71,11 @@ def print_alert(alert: WarrantyAlert) -> None:
             f"{linked or 'none'}",
             highlight=False,
         )
+        flagged = "; ".join(
+            f"{c.code} on {c.vehicles} ({c.share:.0%} vs {c.reference_share:.0%})"
+            for c in alert.linked_anomalies
+        )
+        console.print(f"  vehicle-health anomalies: {flagged or 'none'}", highlight=False)
     else:
         console.print(
             "  no connected vehicle in the window: no telemetry evidence", highlight=False
@@ -79,6 +93,14 @@ def alerts_command(
     as_of: AsOf = None,
     h: Annotated[float, typer.Option(help="Decision threshold of the detector.")] = DEFAULT_H,
     method: Annotated[str, typer.Option(help="glr (default) or cusum.")] = "glr",
+    health_as: Annotated[
+        str | None,
+        typer.Option(
+            "--health-as",
+            help="Also scan the connected fleet as this principal (purpose vehicle_health) "
+            "and link its anomalies into the evidence.",
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Emerging field issues: build windows whose claim rate of a part is out of line.
@@ -86,9 +108,10 @@ def alerts_command(
     A Poisson GLR detector per component, model, region and build month, against the
     fleet's rate at the same month in service (exposure: vehicles at risk). Each alert
     carries the build window, vehicles at risk, a projection of claims and cost at
-    warranty end, the failure codes and connected vehicles' DTCs, and typical
-    technician comments; each is recorded for explain.
-    Example: drivetrain warranty alerts --as warranty --as-of 2024-06-30
+    warranty end, the failure codes and connected vehicles' DTCs (and, with
+    --health-as, their vehicle-health anomalies), and typical technician comments;
+    each is recorded for explain.
+    Example: drivetrain warranty alerts --as warranty --as-of 2024-06-30 --health-as fleet-health
     """
     settings = settings_of(ctx)
     given = parse_day(as_of, "--as-of")  # a bad date fails before the load
@@ -99,8 +122,15 @@ def alerts_command(
     config = DetectorConfig(
         method="glr" if method == "glr" else "cusum", h=h, max_months=settings.warranty_months
     )
+    anomalies = _health_anomalies(settings, health_as, audit) if health_as else None
     alerts = warranty_alerts(
-        data, context, when, config=config, currency=settings.warranty_currency, audit=audit
+        data,
+        context,
+        when,
+        config=config,
+        currency=settings.warranty_currency,
+        audit=audit,
+        anomalies=anomalies,
     )
     if as_json:
         print_json({"as_of": when, "alerts": [a.to_dict() for a in alerts]})
@@ -111,6 +141,18 @@ def alerts_command(
     )
     for alert in alerts:
         print_alert(alert)
+
+
+def _health_anomalies(settings: Settings, principal: str, audit: AuditLog) -> pl.DataFrame:
+    """Vehicle health's alarms on the registered fleet, read as ``principal`` for vehicle_health."""
+    with session_scope(settings.resolved_state_url) as session:
+        fleet = list_vehicles(session)
+    context = AccessContext(
+        principal_named(settings.resolved_principals_file, principal), "vehicle_health"
+    )
+    with console.status(f"scanning {len(fleet)} connected vehicles for anomalies …"):
+        scan = fleet_scan(Lake(settings.lake_dir), context, fleet, audit=audit)
+    return scan.detection.anomalies.select("vehicle_id", "indicator")
 
 
 @handle_errors

@@ -116,8 +116,11 @@ class WarrantyTour:
     fit_output: str | None = None
 
 
-def warranty_tour(settings: Settings, sim_end: date) -> WarrantyTour:
-    """Simulate, import and analyse the programs' warranty history as the warranty engineer."""
+def warranty_tour(
+    settings: Settings, sim_end: date, *, anomalies: pl.DataFrame | None = None
+) -> WarrantyTour:
+    """Simulate, import and analyse the programs' warranty history as the warranty engineer;
+    ``anomalies`` are vehicle health's alarms on the connected fleet (the health tour's scan)."""
     config = WarrantyConfig(as_of=sim_end)
     out = settings.data_dir / "warranty"
     files = simulate_warranty_files(settings, out, config, dirty=True)
@@ -128,7 +131,12 @@ def warranty_tour(settings: Settings, sim_end: date) -> WarrantyTour:
         fleet: list[VehicleRecord] = list_vehicles(session)
     data = load_warranty_data(lake, context, fleet=fleet, audit=audit)
     alerts = warranty_alerts(
-        data, context, sim_end, currency=settings.warranty_currency, audit=audit
+        data,
+        context,
+        sim_end,
+        currency=settings.warranty_currency,
+        audit=audit,
+        anomalies=None if anomalies is None else anomalies.select("vehicle_id", "indicator"),
     )
     defect = config.defect
     truth = (

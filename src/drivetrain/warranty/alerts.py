@@ -15,7 +15,9 @@ a :class:`WarrantyAlert` says what an engineer needs to act on it:
   projected cost. The mileage limit is not modelled (the projection is by age);
 * **linked DTC patterns** from vehicle health: the trouble codes the window's
   claims were coded with, and the codes connected vehicles of the window
-  reported in ``dtc_events`` against the share among the model's other
+  reported in ``dtc_events``, and the anomalies vehicle health found on them
+  (its scan's ``indicator`` alarms, handed in by the caller), each against the
+  share among the model's other
   connected vehicles;
 * the **most typical technician comments** of the window's claims.
 """
@@ -69,6 +71,7 @@ class WarrantyAlert:
     failure_codes: list[tuple[str, int]]
     connected_vehicles: int
     linked_codes: list[LinkedCode]
+    linked_anomalies: list[LinkedCode]  # vehicle-health indicators alarming in the window
     comments: list[tuple[str, str]]  # (claim id, comment)
     claim_ids: list[str] = field(repr=False)
     output_id: str | None = None
@@ -112,6 +115,15 @@ class WarrantyAlert:
                 }
                 for c in self.linked_codes
             ],
+            "linked_anomalies": [
+                {
+                    "indicator": c.code,
+                    "vehicles": c.vehicles,
+                    "share": round(c.share, 3),
+                    "reference_share": round(c.reference_share, 3),
+                }
+                for c in self.linked_anomalies
+            ],
             "comments": [{"claim_id": c, "comment": t} for c, t in self.comments],
         }
 
@@ -127,6 +139,7 @@ def build_alerts(
     *,
     config: DetectorConfig | None = None,
     dtc_events: pl.DataFrame | None = None,
+    anomalies: pl.DataFrame | None = None,
     connected: set[str] | None = None,
     currency: str = "EUR",
     warranty_months: int = WARRANTY_MONTHS,
@@ -134,6 +147,7 @@ def build_alerts(
     """Every emerging issue at ``as_of`` with its evidence, strongest first.
 
     ``dtc_events``: ``vehicle_id, dtc`` of the connected vehicles (governed read);
+    ``anomalies``: ``vehicle_id, indicator`` alarms of vehicle health's fleet scan;
     ``connected``: the vehicle ids that report telemetry at all.
     """
     issues = emerging_issues(claims, production, as_of, config)  # the default when None
@@ -143,7 +157,13 @@ def build_alerts(
     known = claims.filter(pl.col("claim_date") <= as_of)
     return [
         _evidence(
-            issue, known, vehicles, as_of, dtc_events, connected or set(), currency, warranty_months
+            issue,
+            known,
+            vehicles,
+            as_of,
+            _Health(dtc_events, anomalies, connected or set()),
+            currency,
+            warranty_months,
         )
         for issue in issues
     ]
@@ -154,8 +174,7 @@ def _evidence(
     claims: pl.DataFrame,
     vehicles: pl.DataFrame,
     as_of: date,
-    dtc_events: pl.DataFrame | None,
-    connected: set[str],
+    health: _Health,
     currency: str,
     warranty_months: int,
 ) -> WarrantyAlert:
@@ -175,7 +194,10 @@ def _evidence(
     )
     at_risk = max(sold.height, 1)
     codes = Counter(own["failure_code"].to_list()).most_common(5)
-    linked, n_connected = _linked_codes(dtc_events, window, vehicles, issue, connected)
+    linked, n_connected = _linked(
+        health.dtc_events, "dtc", window, vehicles, issue, health.connected
+    )
+    flagged, _ = _linked(health.anomalies, "indicator", window, vehicles, issue, health.connected)
     build_from, build_to = window["build_date"].min(), window["build_date"].max()
     return WarrantyAlert(
         issue=issue,
@@ -196,6 +218,7 @@ def _evidence(
         failure_codes=[(str(c), n) for c, n in codes],
         connected_vehicles=n_connected,
         linked_codes=linked,
+        linked_anomalies=flagged,
         comments=_typical_comments(own),
         claim_ids=own["claim_id"].to_list() if "claim_id" in own.columns else [],
     )
@@ -245,22 +268,32 @@ def _project(
     return totals[0], (min(totals), max(totals)), totals[0] * mean_cost, how
 
 
-def _linked_codes(
-    dtc_events: pl.DataFrame | None,
+@dataclass(frozen=True, slots=True)
+class _Health:
+    """What vehicle health knows of the connected vehicles."""
+
+    dtc_events: pl.DataFrame | None
+    anomalies: pl.DataFrame | None
+    connected: set[str]
+
+
+def _linked(
+    events: pl.DataFrame | None,
+    code: str,
     window: pl.DataFrame,
     vehicles: pl.DataFrame,
     issue: EmergingIssue,
     connected: set[str],
 ) -> tuple[list[LinkedCode], int]:
     inside = set(window["vehicle_id"].to_list()) & connected
-    if dtc_events is None or not inside:
+    if events is None or not inside:
         return [], len(inside)
     model = set(vehicles.filter(pl.col("model_id") == issue.model_id)["vehicle_id"].to_list())
     others = (model & connected) - inside
-    pairs = dtc_events.select("vehicle_id", "dtc").unique()
-    mine = pairs.filter(pl.col("vehicle_id").is_in(list(inside))).group_by("dtc").len()
+    pairs = events.select("vehicle_id", code).unique()
+    mine = pairs.filter(pl.col("vehicle_id").is_in(list(inside))).group_by(code).len()
     theirs = dict(
-        pairs.filter(pl.col("vehicle_id").is_in(list(others))).group_by("dtc").len().iter_rows()
+        pairs.filter(pl.col("vehicle_id").is_in(list(others))).group_by(code).len().iter_rows()
     )
     linked = [
         LinkedCode(str(code), int(n), n / len(inside), theirs.get(code, 0) / max(len(others), 1))

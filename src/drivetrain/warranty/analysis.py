@@ -149,8 +149,13 @@ def warranty_alerts(
     config: DetectorConfig | None = None,
     currency: str = "EUR",
     audit: AuditLog | None = None,
+    anomalies: pl.DataFrame | None = None,
 ) -> list[WarrantyAlert]:
-    """Every emerging issue at ``as_of`` with its evidence, each recorded as an AI output."""
+    """Every emerging issue at ``as_of`` with its evidence, each recorded as an AI output.
+
+    ``anomalies``: vehicle health's alarms (``vehicle_id, indicator``) on the connected
+    fleet, read by whoever may read them for vehicle health; linked into the evidence.
+    """
     config = config or DetectorConfig()
     alerts = build_alerts(
         data.claims,
@@ -158,6 +163,7 @@ def warranty_alerts(
         as_of,
         config=config,
         dtc_events=data.dtc_events,
+        anomalies=anomalies,
         connected=data.connected,
         currency=currency,
         warranty_months=config.max_months,
