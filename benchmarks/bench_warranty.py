@@ -5,7 +5,7 @@ For each production rate, generates the simulated programs' history (six
 models, 18 build months), writes the two CSV exports, imports them into a
 scratch lake (pseudonymising every VIN, checking every claim), then times one
 analysis date: the cells' exposure and expected claims (``cell_months``), the
-vectorised GLR over every cell (``cusum``), and the alerts with their
+vectorised GLR over every cell (``score_cells``), and the alerts with their
 evidence. The GLR is compared with the reference computation it replaces: the
 same statistic from scipy's Poisson log-pmf, cell by cell in Python (timed on
 200 cells and scaled). Prints the numbers; record them in docs/performance.md.
@@ -34,7 +34,7 @@ from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.pseudonyms import PseudonymKey
 from drivetrain.ingest.warranty_records import import_warranty_file
 from drivetrain.lake import Lake
-from drivetrain.warranty import build_alerts, cell_months, cusum
+from drivetrain.warranty import build_alerts, cell_months, score_cells
 from drivetrain.warranty.early_warning import CELL
 
 AS_OF = date(2025, 6, 30)
@@ -75,7 +75,7 @@ def run(per_model_month: int, scratch: Path) -> dict[str, float]:
     cells = cell_months(history.claims, history.production, AS_OF)
     timings["cell_months_s"] = time.perf_counter() - began
     began = time.perf_counter()
-    scored = cusum(cells)
+    scored = score_cells(cells)
     timings["glr_s"] = time.perf_counter() - began
     sample = scored.select(CELL).head(200)
     subset = cells.join(sample, on=list(CELL), how="semi").sort(*CELL, "mis")

@@ -18,11 +18,11 @@ from drivetrain.warranty.early_warning import (
     _cusum,
     _glr,
     cell_months,
-    cusum,
     emerging_issues,
     merge_windows,
     naive_alerts,
     relative_alerts,
+    score_cells,
 )
 
 
@@ -60,8 +60,8 @@ def test_glr_equals_the_likelihood_ratio_from_scipy() -> None:
 def test_pooled_build_months_see_a_lot_no_single_month_shows() -> None:
     # three build months with 3 claims each against 0.5 expected: each alone is weak
     cells = _cells([(f"2024-0{b}", 1, 3, 0.5) for b in (2, 3, 4)])
-    alone = cusum(cells, DetectorConfig(h=5.0))
-    pooled = cusum(cells, DetectorConfig(h=5.0, window_months=3))
+    alone = score_cells(cells, DetectorConfig(h=5.0))
+    pooled = score_cells(cells, DetectorConfig(h=5.0, window_months=3))
     single = 3 * np.log(3 / 0.5) - 2.5
     window = 9 * np.log(9 / 1.5) - 7.5
     assert alone["statistic"].to_list() == pytest.approx([single] * 3)
@@ -102,7 +102,7 @@ def test_a_cell_alarms_at_the_month_its_statistic_reaches_h() -> None:
         [("2024-01", 1, 0, 0.2), ("2024-01", 2, 1, 0.2), ("2024-01", 3, 4, 0.2)]
         + [("2024-02", m, 0, 0.2) for m in (1, 2, 3)]
     )
-    scored = cusum(cells, DetectorConfig(h=5.0)).sort("build_month")
+    scored = score_cells(cells, DetectorConfig(h=5.0)).sort("build_month")
     bad, good = scored.row(0, named=True), scored.row(1, named=True)
     # cumulative (the default): months 1-3, 5 claims against 0.6 expected
     assert bad["statistic"] == pytest.approx(5 * np.log(5 / 0.6) - (5 - 0.6))
@@ -111,7 +111,9 @@ def test_a_cell_alarms_at_the_month_its_statistic_reaches_h() -> None:
     # any run: month 3 alone (4 against 0.2) or months 2-3 (5 against 0.4), the larger
     month3 = 4 * np.log(4 / 0.2) - (4 - 0.2)
     months23 = 5 * np.log(5 / 0.4) - (5 - 0.4)
-    anyrun = cusum(cells, DetectorConfig(h=5.0, runs="any")).sort("build_month").row(0, named=True)
+    anyrun = (
+        score_cells(cells, DetectorConfig(h=5.0, runs="any")).sort("build_month").row(0, named=True)
+    )
     assert anyrun["statistic"] == pytest.approx(max(month3, months23))
     assert good["statistic"] == 0.0 and good["alarm_mis"] is None
 
@@ -201,7 +203,7 @@ def test_the_supplier_defect_is_found_and_nothing_else_of_that_part(with_defect)
 def test_a_defect_free_history_raises_few_alerts() -> None:
     null = _history(None, seed=6)
     cells = cell_months(null.claims, null.production, date(2026, 10, 31))
-    scored = cusum(cells)
+    scored = score_cells(cells)
     share = scored["alarm_mis"].is_not_null().mean()
     assert share is not None and share < 0.01  # default h: about 0.2 % of cells in the evaluation
 

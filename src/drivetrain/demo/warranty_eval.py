@@ -39,9 +39,9 @@ from drivetrain.warranty.early_warning import (
     CELL,
     DetectorConfig,
     cell_months,
-    cusum,
     naive_alerts,
     relative_alerts,
+    score_cells,
 )
 
 Progress = Callable[[int, int], None]
@@ -127,13 +127,14 @@ def month_ends(first: date, last: date) -> list[date]:
 def replay(
     history: WarrantyHistory, dates: Sequence[date], rho: float, on_step: Callable[[], None] | None
 ) -> pl.DataFrame:
-    """Both methods' statistics of every cell at every analysis date: as_of, *CELL, cusum, naive."""
+    """Every method's statistic of every cell at every analysis date:
+    ``as_of, *CELL, glr, cusum, relative, naive``."""
     frames = []
     for as_of in dates:
         cells = cell_months(history.claims, history.production, as_of)
         if not cells.is_empty():
-            g = cusum(cells, DetectorConfig(method="glr"))
-            c = cusum(cells, DetectorConfig(method="cusum", rho=rho))
+            g = score_cells(cells, DetectorConfig(method="glr"))
+            c = score_cells(cells, DetectorConfig(method="cusum", rho=rho))
             r = relative_alerts(cells, 1.0)
             n = naive_alerts(cells, {})
             frames.append(

@@ -31,7 +31,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from drivetrain.warranty.claims_table import DAYS_PER_MONTH, with_build_month
+from drivetrain.warranty.claims_table import DAYS_PER_MONTH, life_ages, with_build_month
 from drivetrain.warranty.early_warning import DetectorConfig, EmergingIssue, emerging_issues
 from drivetrain.warranty.field_support import ServiceCase, similar_claims
 from drivetrain.warranty.reliability import TooFewFailures, compare_fits
@@ -229,18 +229,8 @@ def _project(
 ) -> tuple[float | None, tuple[float, float] | None, float | None, str]:
     """Projected claims at the end of warranty (best fit by AICc, and the range over the
     fits), the projected cost, and how (see the module docstring)."""
-    first = own.group_by("vehicle_id").agg(pl.col("repair_date").min())
-    ages = sold.join(first, on="vehicle_id", how="left").with_columns(
-        pl.when(pl.col("repair_date").is_not_null())
-        .then((pl.col("repair_date") - pl.col("sale_date")).dt.total_days())
-        .otherwise(None)
-        .alias("failed_at"),
-        (pl.lit(as_of) - pl.col("sale_date")).dt.total_days().alias("age"),
-    )
     horizon = warranty_months * DAYS_PER_MONTH
-    failed = np.maximum(ages["failed_at"].drop_nulls().to_numpy().astype(float), 0.5)
-    running = ages.filter(pl.col("failed_at").is_null())["age"].to_numpy().astype(float)
-    running = np.clip(running, 0.5, horizon)
+    failed, running = life_ages(own, sold, as_of, warranty_months=warranty_months)
     try:
         fits = compare_fits(failed, running, distributions=("weibull", "weibull_ds"))
     except TooFewFailures as exc:

@@ -15,7 +15,7 @@ the warranty tables.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from importlib.metadata import version as package_version
@@ -31,7 +31,7 @@ from drivetrain.governance.provenance import record_output
 from drivetrain.ingest.warranty_records import vehicles_of
 from drivetrain.lake import Lake
 from drivetrain.warranty.alerts import WarrantyAlert, build_alerts
-from drivetrain.warranty.claims_table import DAYS_PER_MONTH, with_build_month
+from drivetrain.warranty.claims_table import life_ages, with_build_month
 from drivetrain.warranty.early_warning import DetectorConfig
 from drivetrain.warranty.reliability import DISTRIBUTIONS, Distribution, LifeFit, compare_fits
 
@@ -82,7 +82,7 @@ def load_warranty_data(
             "(or run 'drivetrain demo')",
         )
     scope_table = vehicles_of(lake)
-    population: Iterable[VehicleRecordLike] = [
+    population: list[VehicleRecordLike] = [
         _Scope(v, b, r)
         for v, b, r in zip(
             scope_table["vehicle_id"].to_pylist(),
@@ -91,7 +91,6 @@ def load_warranty_data(
             strict=True,
         )
     ]
-    population = list(population)
     versions: dict[str, int] = {}
     frames: dict[str, pl.DataFrame] = {}
     for name in TABLES:
@@ -255,23 +254,17 @@ def life_sample(
         )
     if vehicles.is_empty():
         raise InputError(f"no sold vehicle matches {', '.join(parts) or 'the filters'}")
-    first = (
-        data.claims.filter((pl.col("causal_part") == component) & (pl.col("claim_date") <= as_of))
-        .group_by("vehicle_id")
-        .agg(pl.col("repair_date").min())
+    failed, running = life_ages(
+        data.claims.filter((pl.col("causal_part") == component) & (pl.col("claim_date") <= as_of)),
+        vehicles,
+        as_of,
+        warranty_months=warranty_months,
     )
-    horizon = warranty_months * DAYS_PER_MONTH
-    ages = vehicles.join(first, on="vehicle_id", how="left").with_columns(
-        (pl.col("repair_date") - pl.col("sale_date")).dt.total_days().alias("failed"),
-        (pl.lit(as_of) - pl.col("sale_date")).dt.total_days().clip(upper_bound=int(horizon)).alias("age"),
-    )  # fmt: skip
-    failed = ages.filter(pl.col("failed").is_not_null())["failed"].clip(lower_bound=1)
-    running = ages.filter(pl.col("failed").is_null())["age"].clip(lower_bound=1)
     what = f"{component}" + (f" ({', '.join(parts)})" if parts else "")
     return LifeSample(
         component,
-        [float(x) for x in failed.to_list()],
-        [float(x) for x in running.to_list()],
+        failed.tolist(),
+        running.tolist(),
         vehicles.height,
         what,
     )

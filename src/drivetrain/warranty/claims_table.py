@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from drivetrain.errors import InputError
@@ -150,3 +151,25 @@ def with_build_month(production: pl.DataFrame) -> pl.DataFrame:
     """``production`` with ``build_month`` (``YYYY-MM`` of the build date), the usual cohort."""
     require_columns(production, ("build_date",), "production")
     return production.with_columns(pl.col("build_date").dt.strftime("%Y-%m").alias("build_month"))
+
+
+def life_ages(
+    claims: pl.DataFrame, vehicles: pl.DataFrame, as_of: date, *, warranty_months: int = 36
+) -> tuple[np.ndarray, np.ndarray]:
+    """Life data of one part over sold ``vehicles``: the age (days since the sale) at each
+    vehicle's first claim in ``claims``, and the age of every other vehicle, right-censored
+    at ``as_of`` or at the end of warranty (a failure after it is not seen in claims).
+
+    Ages are at least half a day: a failure on the day of the sale is a failure early in it.
+    """
+    require_columns(claims, ("vehicle_id", "repair_date"), "claims")
+    require_columns(vehicles, ("vehicle_id", "sale_date"), "vehicles")
+    first = claims.group_by("vehicle_id").agg(pl.col("repair_date").min())
+    ages = vehicles.join(first, on="vehicle_id", how="left").with_columns(
+        (pl.col("repair_date") - pl.col("sale_date")).dt.total_days().alias("failed"),
+        (pl.lit(as_of) - pl.col("sale_date")).dt.total_days().alias("age"),
+    )
+    horizon = warranty_months * DAYS_PER_MONTH
+    failed = ages["failed"].drop_nulls().to_numpy().astype(float)
+    running = ages.filter(pl.col("failed").is_null())["age"].to_numpy().astype(float)
+    return np.maximum(failed, 0.5), np.clip(running, 0.5, horizon)

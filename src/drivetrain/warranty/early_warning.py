@@ -153,7 +153,7 @@ def _in_line(cells: pl.DataFrame) -> pl.DataFrame:
     return totals.filter(pl.Series(p >= OUTLIER_P)).select(*CELL)
 
 
-def cusum(cells: pl.DataFrame, config: DetectorConfig | None = None) -> pl.DataFrame:
+def score_cells(cells: pl.DataFrame, config: DetectorConfig | None = None) -> pl.DataFrame:
     """Score every cell: ``*CELL, statistic, alarm_mis, claims, expected``.
 
     ``statistic`` is the largest value the detector reached over the months in
@@ -316,7 +316,9 @@ def emerging_issues(
 ) -> list[EmergingIssue]:
     """Every alarming build window at ``as_of``, strongest first."""
     config = config or DetectorConfig()
-    scored = cusum(cell_months(claims, production, as_of, max_months=config.max_months), config)
+    scored = score_cells(
+        cell_months(claims, production, as_of, max_months=config.max_months), config
+    )
     return merge_windows(scored.filter(pl.col("alarm_mis").is_not_null()))
 
 
