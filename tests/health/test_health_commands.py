@@ -77,11 +77,12 @@ def test_a_plug_ins_diagnosis_states_its_battery_health(fleet: Settings) -> None
     from drivetrain.state import session_scope
 
     with session_scope(fleet.resolved_state_url) as session:
-        teslas = sorted(
+        # by VIN: the simulation's VINs follow its seed, the pseudonyms follow each run's key
+        teslas = [
             v.vehicle_id
-            for v in list_vehicles(session)
+            for v in sorted(list_vehicles(session), key=lambda v: v.vin)
             if v.model_id == "tesla-model-3" and v.region in ("eu", "us")
-        )
+        ]
     truth = pl.from_arrow(Lake(fleet.lake_dir).read("sim_battery"))
     assert isinstance(truth, pl.DataFrame) and teslas
     code, out, err = run(fleet, "diagnose", teslas[0], "--as", "fleet-health", "--json")
