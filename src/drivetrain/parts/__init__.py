@@ -1,0 +1,1 @@
+"""Parts demand forecasting and inventory planning."""
