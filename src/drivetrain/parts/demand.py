@@ -202,8 +202,12 @@ def prepare_demand(
         pl.col("ds").min().alias("_first"), pl.col("ds").max().alias("_last")
     )
     unknown = df.filter(pl.col("y").is_null()).join(span, on="unique_id", how="left")
-    inside = unknown.filter(pl.col("ds").is_between(pl.col("_first"), pl.col("_last")))
     summed = known.group_by("unique_id", "ds").agg(pl.col("y").sum())
+    within = pl.col("ds").is_between(pl.col("_first"), pl.col("_last"))
+    trimmed = unknown.filter(~within | pl.col("_first").is_null()).height
+    inside = unknown.filter(within).join(
+        summed, on=["unique_id", "ds"], how="anti"  # a period with a known row is known
+    )
     grid = (
         span.select("unique_id", _period_grid(pl.col("_first"), pl.col("_last"), freq).alias("ds"))
         .explode("ds")
@@ -223,7 +227,7 @@ def prepare_demand(
         negative_periods=negatives.height,
         gaps_filled=max(gaps, 0),
         unknown_filled=inside.select("unique_id", "ds").n_unique(),
-        unknown_trimmed=unknown.height - inside.height,
+        unknown_trimmed=trimmed,
         superseded=renamed,
         too_short=tuple(short_ids.to_list()),
     )

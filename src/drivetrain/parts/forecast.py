@@ -83,7 +83,9 @@ def statsforecast_for(names: Sequence[str], freq: Frequency, n_jobs: int = 1) ->
     """A StatsForecast running the named models (``Zero`` is not one of them)."""
     check_models(names)
     return StatsForecast(
-        models=[MODELS[n]() for n in names if n != ZERO], freq=freq, n_jobs=n_jobs
+        models=[MODELS[n]() for n in names if n != ZERO],
+        freq=1 if freq == 1 else "1mo",  # statsforecast takes polars offsets for polars frames
+        n_jobs=n_jobs,
     )
 
 
