@@ -107,3 +107,17 @@ def test_impossible_terms_and_targets_are_refused() -> None:
         policy_for(lt, ltr, 1.0, TERMS, target=1.0)
     with pytest.raises(InputError, match="lead time"):
         policy_for(lt, ltr, 1.0, StockingTerms(lead_time=-1), target=0.9)
+
+
+def test_the_reorder_point_is_whole_units_and_bad_inputs_are_refused() -> None:
+    rng = np.random.default_rng(4)
+    lt, ltr = rng.poisson(1.3, 5000).astype(float), rng.poisson(2.0, 5000).astype(float)
+    p = policy_for(lt, ltr, 0.7, TERMS, target=0.9)
+    assert p.reorder_point == p.order_up_to - 1  # S - 0.7, rounded
+    assert p.order_up_to == stats.poisson.ppf(0.9, 2.0)  # 5000 draws: P(D <= 4) = 0.947
+    with pytest.raises(InputError, match="unknown target kind"):
+        policy_for(lt, ltr, 0.7, TERMS, target=0.9, kind="fill")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="lt_demand"):
+        policy_for(np.array([]), ltr, 0.7, TERMS, target=0.9)
+    with pytest.raises(InputError, match="review period"):
+        simulate_policy(np.ones(4), 3, StockingTerms(lead_time=1, review_period=0))

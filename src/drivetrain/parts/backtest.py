@@ -62,7 +62,7 @@ def _scales(series: pl.DataFrame, cutoffs: pl.DataFrame) -> pl.DataFrame:
     for cutoff in cutoffs["cutoff"].unique().sort():
         known = series.join(
             cutoffs.filter(pl.col("cutoff") == cutoff), on="unique_id", how="inner"
-        ).filter(pl.col("ds") <= pl.col("cutoff"))
+        ).filter(pl.col("ds") <= pl.col("cutoff")).sort("unique_id", "ds")  # diff() needs order
         stats = known.group_by("unique_id").agg(
             pl.col("y").mean().alias("mean_demand"),
             (pl.col("y").diff() ** 2).mean().alias("msd"),
@@ -214,10 +214,9 @@ def score(result: Backtest, by: Sequence[str] = ("model",)) -> pl.DataFrame:
 
 def choose_models(result: Backtest, *, metric: str = "rmsse") -> dict[str, str]:
     """Per demand class, the model with the lowest mean ``metric`` (auto and Zero excluded)."""
-    table = score(result, by=("class", "model")).filter(
-        ~pl.col("model").is_in([AUTO, ZERO]) & pl.col(metric).is_not_null()
-    )
+    table = score(result, by=("class", "model"))
     if metric not in table.columns:
         raise InputError(f"unknown measure {metric}", hint="use smae, rmsse, abs_spis or rmse")
+    table = table.filter(~pl.col("model").is_in([AUTO, ZERO]) & pl.col(metric).is_not_null())
     best = table.sort(metric).group_by("class", maintain_order=True).first()
     return dict(best.select("class", "model").iter_rows())

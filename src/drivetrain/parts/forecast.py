@@ -162,6 +162,11 @@ def forecast_models(
     n_jobs: int = 1,
 ) -> pl.DataFrame:
     """Forecast every series with every named model: ``unique_id, ds, model, forecast``."""
+    if h < 1:
+        raise InputError(f"horizon {h} is below 1 period", hint="forecast 1 or more periods")
+    if not names:
+        raise InputError("no forecasting model named", hint=f"choose from {', '.join(MODELS)}")
+    check_models(names)
     fitted = [n for n in names if n != ZERO]
     frames = []
     if fitted:

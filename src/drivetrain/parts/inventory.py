@@ -55,10 +55,22 @@ class StockingTerms:
         if self.lead_time < 0:
             raise InputError(f"lead time {self.lead_time} is negative", hint="use 0 or more periods")
         if self.review_period < 1:
-            raise InputError(f"review period {self.review_period} is below 1 period")
-        if self.unit_cost <= 0 or self.holding_rate < 0 or self.periods_per_year < 1:
             raise InputError(
-                "unit cost must be positive, holding rate 0 or more, periods per year 1 or more"
+                f"review period {self.review_period} is below 1 period",
+                hint="review at least once per period: 1 for every period, 3 for quarterly",
+            )
+        if not self.unit_cost > 0:
+            raise InputError(
+                f"unit cost {self.unit_cost} is not positive", hint="give the cost of one unit"
+            )
+        if not self.holding_rate >= 0:
+            raise InputError(
+                f"holding rate {self.holding_rate} is negative",
+                hint="a fraction of the unit cost per year, e.g. 0.25",
+            )
+        if self.periods_per_year < 1:
+            raise InputError(
+                f"periods per year {self.periods_per_year} is below 1", hint="12 for months"
             )
 
 
@@ -122,7 +134,7 @@ def bootstrap_demand(
         p = np.where(state, p_nz_after_nz, p_nz_after_z)
         state = rng.random(draws) < p
         picked = rng.choice(sizes, draws)
-        jittered = 1 + np.floor(picked + rng.standard_normal(draws) * np.sqrt(picked))
+        jittered = 1 + np.trunc(picked + rng.standard_normal(draws) * np.sqrt(picked))
         size = np.where(jittered <= 0, picked, jittered)
         total += np.where(state, size, 0.0)
         hits += float(np.mean(np.where(state, size, 0.0)))
@@ -137,6 +149,24 @@ def normal_demand(
 ) -> np.ndarray:
     """Normal lead-time demand (mean and sd per period, independent periods), cut at zero."""
     return np.maximum(rng.normal(mean * periods, sd * np.sqrt(periods), draws), 0.0)
+
+
+def check_target(target: float, kind: str) -> None:
+    """Raise InputError unless ``target`` is in (0, 1) and ``kind`` is a known target."""
+    if not 0 < target < 1:
+        raise InputError(f"target {target} is not between 0 and 1", hint="e.g. 0.95")
+    if kind not in ("cycle_service", "fill_rate"):
+        raise InputError(f"unknown target kind {kind!r}", hint="cycle_service or fill_rate")
+
+
+def _samples(samples: np.ndarray, what: str) -> np.ndarray:
+    x = np.asarray(samples, dtype=np.float64)
+    if x.ndim != 1 or x.size == 0 or not np.isfinite(x).all() or (x < 0).any():
+        raise InputError(
+            f"{what} must be a non-empty 1-D array of finite, non-negative demand samples",
+            hint="draw them with bootstrap_demand or normal_demand",
+        )
+    return x
 
 
 def _shortage(samples: np.ndarray, level: np.ndarray) -> np.ndarray:
@@ -157,10 +187,18 @@ def policy_for(
     target: float,
     kind: Target = "cycle_service",
 ) -> StockPolicy:
-    """The smallest whole order-up-to level S reaching ``target`` (cycle service or fill rate)."""
+    """The smallest whole order-up-to level S reaching ``target`` (cycle service or fill rate).
+
+    The reorder point is S - E[D[R]] rounded to whole units (at least 0).
+    """
     terms.validate()
-    if not 0 < target < 1:
-        raise InputError(f"target {target} is not between 0 and 1", hint="e.g. 0.95")
+    check_target(target, kind)
+    lt_demand, ltr_demand = _samples(lt_demand, "lt_demand"), _samples(ltr_demand, "ltr_demand")
+    if not review_demand_mean >= 0:
+        raise InputError(
+            f"review-period demand {review_demand_mean} is negative or missing",
+            hint="the forecast units per period times the review period",
+        )
     top = float(np.ceil(ltr_demand.max())) + 1
     levels = np.arange(0.0, top + 1)
     ordered = np.sort(ltr_demand)
@@ -177,7 +215,7 @@ def policy_for(
     backorders = float(_shortage(ltr_demand, np.array([s_level]))[0])
     on_hand = max(s_level - float(lt_demand.mean()) - review_demand_mean / 2 + backorders, 0.0)
     return StockPolicy(
-        reorder_point=max(s_level - review_demand_mean, 0.0),
+        reorder_point=float(max(round(s_level - review_demand_mean), 0)),
         order_up_to=s_level,
         safety_stock=s_level - float(ltr_demand.mean()),
         expected_on_hand=on_hand,
@@ -200,7 +238,10 @@ def simulate_policy(
     achieved fill rate, the share of review cycles without a stock-out, and the
     average units on hand at the end of a period.
     """
+    terms.validate()
     d = _history(demand)
+    if not order_up_to >= 0:
+        raise InputError(f"order-up-to level {order_up_to} is negative", hint="use 0 or more units")
     lead, review = terms.lead_time, terms.review_period
     on_hand, backlog = float(order_up_to), 0.0
     pipeline = [0.0] * (lead + 1)
