@@ -19,6 +19,7 @@ from drivetrain.cli import gateway as gateway_cli
 from drivetrain.cli import governance as governance_cli
 from drivetrain.cli import health as health_cli
 from drivetrain.cli import ingest as ingest_cli
+from drivetrain.cli import parts as parts_cli
 from drivetrain.cli import warranty as warranty_cli
 from drivetrain.cli.audit import print_explanation
 from drivetrain.cli.copilot import print_copilot_tour
@@ -80,6 +81,7 @@ app.add_typer(audit_cli.app, name="audit")
 app.add_typer(governance_cli.app, name="governance")
 app.add_typer(health_cli.app, name="health")
 app.add_typer(warranty_cli.app, name="warranty")
+app.add_typer(parts_cli.app, name="parts")
 app.add_typer(copilot_cli.docs_app, name="docs")
 app.add_typer(copilot_cli.copilot_app, name="copilot")
 app.command("ask")(copilot_cli.ask)
