@@ -29,6 +29,21 @@ from drivetrain.copilot.providers import OpenAICompatibleProvider, ProviderError
 from .conftest import unavailable
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# llama.cpp's weight repacking into extra CPU buffer types segfaults on some CPUs
+# (seen on a Xeon with AMX, llama-cpp-python 0.3.36, on the first completion); the
+# server is started with it off, which changes only the speed of a 135M model
+LAUNCH = """
+import runpy, sys
+import llama_cpp.llama_cpp as bindings
+_defaults = bindings.llama_model_default_params
+def _without_repack():
+    params = _defaults()
+    params.use_extra_bufts = False
+    return params
+bindings.llama_model_default_params = _without_repack
+sys.argv[0] = "llama_cpp.server"
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
 REPORT = """# Cold-climate test report CT-77
 
 ## Battery pre-conditioning
@@ -58,7 +73,7 @@ def server() -> Iterator[str]:
         port = int(s.getsockname()[1])
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}  # no busy-waiting threads
     process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model),
+        [sys.executable, "-c", LAUNCH, "--model", str(model),
          "--model_alias", "smollm2-135m", "--host", "127.0.0.1", "--port", str(port),
          "--n_ctx", "2048", "--n_threads", "1", "--verbose", "False"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
