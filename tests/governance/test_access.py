@@ -127,6 +127,26 @@ def test_ingest_service_writes() -> None:
         enforcer.check(ctx, "read", "telemetry", VehicleScope("Fiat", "eu"))
 
 
+def test_parts_planners_read_the_parts_tables_for_parts_planning() -> None:
+    planner = Principal.of(
+        "pat", roles=["parts_planner"], brands=["*"], regions=["eu"], country="DE"
+    )
+    enforcer = AccessEnforcer([planner, ANALYST])
+    for principal in (planner, ANALYST):
+        ctx = AccessContext(principal, "parts_planning")
+        for table in ("parts", "parts_locations", "parts_demand"):
+            assert enforcer.decide(ctx, "read", table, None).allowed
+    with pytest.raises(PolicyDenied, match="no rule grants"):
+        enforcer.check(AccessContext(planner, "warranty"), "read", "parts_demand", None)
+    with pytest.raises(PolicyDenied, match="no rule grants"):
+        enforcer.check(
+            AccessContext(planner, "parts_planning"),
+            "read",
+            "telemetry",
+            VehicleScope("Fiat", "eu"),
+        )
+
+
 def test_unknown_purpose_and_role() -> None:
     with pytest.raises(InputError, match="unknown purpose 'spying'"):
         AccessContext(ANALYST, "spying")

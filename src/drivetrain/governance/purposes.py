@@ -12,6 +12,7 @@ PURPOSES: dict[str, str] = {
     "location_services": "navigation, charging and other location-based services",
     "marketing": "offers and communication to the owner",
     "engineering_support": "finding and citing engineering, service and specification documents",
+    "parts_planning": "spare-parts demand forecasting, stocking and replenishment",
 }
 
 

@@ -241,6 +241,64 @@ VEHICLE_PRODUCTION = TableSpec(
     ),
 )
 
+PARTS = TableSpec(
+    name="parts",
+    description=(
+        "The spare-parts master: part number, what it is, the component it serves, the "
+        "older number it supersedes, unit cost, supplier lead time and ABC criticality."
+    ),
+    schema=_schema(
+        ("part_number", pa.string(), False),
+        ("description", pa.string(), False),
+        ("component", pa.string(), False),  # a warranty component or a maintenance item
+        ("supersedes", pa.string(), True),  # the older part number this one replaces
+        ("unit_cost", pa.float64(), False),  # in the program's currency (settings)
+        ("lead_time_days", pa.int32(), False),
+        ("criticality", pa.string(), False),  # A (vehicle off road), B, C
+    ),
+    key=("part_number",),
+    vehicle_column=None,  # no vehicle, no data subject: not personal data
+    time_column="",  # master data: no time of its own
+)
+
+PARTS_LOCATIONS = TableSpec(
+    name="parts_locations",
+    description=(
+        "Where parts are stocked and issued: central and regional warehouses and dealers, "
+        "each with the location it is replenished from (dealer -> regional -> central)."
+    ),
+    schema=_schema(
+        ("location_id", pa.string(), False),
+        ("kind", pa.string(), False),  # central | regional | dealer
+        ("parent_id", pa.string(), True),  # null for a central warehouse
+        ("market", pa.string(), False),  # ISO 3166-1 alpha-2 country
+        ("region", pa.string(), False),  # governance region (eu, us, ...)
+        ("name", pa.string(), True),
+    ),
+    key=("location_id",),
+    vehicle_column=None,
+    time_column="",
+)
+
+PARTS_DEMAND = TableSpec(
+    name="parts_demand",
+    description=(
+        "Units of each part issued at each location per month (repairs, maintenance, "
+        "campaigns and counter sales together; 0 where nothing was issued). Aggregated: "
+        "no vehicles, not personal data."
+    ),
+    schema=_schema(
+        ("part_number", pa.string(), False),
+        ("location_id", pa.string(), False),
+        ("month", pa.date32(), False),  # the first day of the month
+        ("quantity", pa.float64(), False),  # units issued: 0 or more (returns are not demand)
+        ("source", pa.string(), False),  # where the rows came from (the export, the simulator)
+    ),
+    key=("part_number", "location_id", "month"),
+    vehicle_column=None,
+    time_column="month",
+)
+
 QUARANTINE = TableSpec(
     name="quarantine",
     description="Rows refused on the way in, with the reason and where they came from.",
@@ -273,6 +331,9 @@ TABLES: dict[str, TableSpec] = {
         SIM_BATTERY,
         WARRANTY_CLAIMS,
         VEHICLE_PRODUCTION,
+        PARTS,
+        PARTS_LOCATIONS,
+        PARTS_DEMAND,
         QUARANTINE,
     )
 }
