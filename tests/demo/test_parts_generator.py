@@ -265,3 +265,36 @@ def test_bad_configs_are_refused(change: dict[str, object], error: str) -> None:
 def test_a_population_frame_needs_a_first_month(history: WarrantyHistory) -> None:
     with pytest.raises(InputError, match="first_month"):
         generate_parts_network(history.production, CONFIG)
+
+
+def test_signal_vintages_know_the_defect_and_the_recall_only_once_they_are_known(
+    network: PartsNetwork, blind: PartsNetwork
+) -> None:
+    vintages = network.vintages
+    campaign = RecallCampaign()
+    first = network.demand["month"].min()
+    announced = add_months(campaign.month, -CONFIG.campaign_notice_months)
+    assert sorted(set(vintages["issued"])) == [first, CONFIG.defect_known_from, announced]
+    assert table_spec("parts_fleet_signal").input_schema.names == vintages.columns
+
+    def issued(day: object) -> pl.DataFrame:
+        return vintages.filter(pl.col("issued") == day).drop("issued")
+
+    keys = ["part_number", "location_id", "month", "source"]
+    # the newest vintage knows everything the network's signal knows
+    latest = issued(announced).sort(keys)
+    assert latest.equals(network.fleet_signal.select(latest.columns).sort(keys))
+    # before the alert: the thermostat is what the blind fleet foresees, and no recall yet
+    early = issued(first)
+    thermostat = pl.col("part_number") == THERMOSTAT
+    assert (
+        early.filter(thermostat)
+        .sort(keys)
+        .equals(blind.fleet_signal.filter(thermostat).select(early.columns).sort(keys))
+    )
+    assert "campaign" not in set(early["source"])
+    assert "campaign" not in set(issued(CONFIG.defect_known_from)["source"])
+    assert latest.filter(pl.col("source") == "campaign")["expected"].sum() > 100
+    # parts neither the defect nor the recall touch are the same in every vintage
+    other = ~pl.col("part_number").is_in([THERMOSTAT, "BRK-CAL-FL"])
+    assert early.filter(other).sort(keys).equals(latest.filter(other).sort(keys))

@@ -134,7 +134,7 @@ def test_parts_planners_read_the_parts_tables_for_parts_planning() -> None:
     enforcer = AccessEnforcer([planner, ANALYST])
     for principal in (planner, ANALYST):
         ctx = AccessContext(principal, "parts_planning")
-        for table in ("parts", "parts_locations", "parts_demand"):
+        for table in ("parts", "parts_locations", "parts_demand", "parts_fleet_signal"):
             assert enforcer.decide(ctx, "read", table, None).allowed
     with pytest.raises(PolicyDenied, match="no rule grants"):
         enforcer.check(AccessContext(planner, "warranty"), "read", "parts_demand", None)

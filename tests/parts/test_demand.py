@@ -229,7 +229,7 @@ def test_a_three_part_chain_merges_per_location_and_keeps_others() -> None:
         "A": "C",
         "B": "C",
     }
-    assert "4 superseded part numbers merged into their successor" in out.report.lines()
+    assert "4 series of superseded part numbers merged into their successor's" in out.report.lines()
 
 
 def test_the_report_says_every_case() -> None:
@@ -241,7 +241,7 @@ def test_the_report_says_every_case() -> None:
     assert lines[0] == "2 series, 27 series-periods"  # the periods count the short one too
     assert "1 negative periods (returns) counted as no demand" in lines
     assert "1 unknown quantities inside a series read as zero, 1 at a series' ends dropped" in lines
-    assert "1 superseded part numbers merged into their successor" in lines
+    assert "1 series of superseded part numbers merged into their successor's" in lines
     assert "1 series too short to forecast: tiny" in lines
     assert len(lines) == 5  # no gap line: period 3 was unknown, not missing
     clean = prepare_demand(_frame([("A", t, 1.0) for t in range(12)]), freq=1).report.lines()

@@ -66,9 +66,14 @@ def test_an_origin_sees_only_the_signal_issued_by_then() -> None:
     origins = pl.DataFrame({"unique_id": ["P00@D1"], "cutoff": [WAVE_FROM - 1]})
     adj = fleet_adjustment(vintages, origins)
     assert adj.height == MONTHS - WAVE_FROM and adj["adjustment"].abs().max() == 0.0
-    later = fleet_adjustment(vintages, origins.with_columns(pl.lit(41).alias("cutoff")))
+    later = fleet_adjustment(
+        vintages, origins.with_columns(pl.lit(41).alias("cutoff")), window=12
+    )
     # at month 41 the wave is in the last 12 months of history only partly (months 36-41)
     assert later["adjustment"][0] == pytest.approx(3.6 - (6 * 0.6 + 6 * 3.6) / 12)
+    # the default window (3 periods) holds the wave already: nothing left to add
+    recent = fleet_adjustment(vintages, origins.with_columns(pl.lit(41).alias("cutoff")))
+    assert recent["adjustment"].abs().max() == pytest.approx(0.0)
 
 
 def test_combine_names_the_model_and_never_goes_negative() -> None:

@@ -1,128 +1,118 @@
-"""``drivetrain parts ...``: demand forecasts, backtests and stocking plans from a demand export.
+"""``drivetrain parts ...``: demand forecasts, backtests and stocking plans.
 
-The commands read a demand history exported from a dealer management or ERP
-system: a CSV in long format, one row per series and period, with columns
-``unique_id`` (or ``part_number`` and ``location_id``), ``ds`` (or ``month``)
-and ``y`` (or ``quantity``). Periods are first-of-month dates (YYYY-MM-DD) or
-integers. Every forecast, backtest and plan is recorded for ``drivetrain
-explain`` with the file's SHA-256.
+The demand comes from the lake (``drivetrain parts import`` of an ERP export,
+or ``drivetrain parts simulate``), read as the principal ``--as`` names for
+the purpose parts_planning; or from a demand export given with ``--demand``: a
+CSV in long format, one row per series and period, with columns ``unique_id``
+(or ``part_number`` and ``location_id``), ``ds`` (or ``month``) and ``y`` (or
+``quantity``), periods as first-of-month dates (YYYY-MM-DD) or integers. With
+``--fleet`` (lake only) the forecast adds the change the fleet foresees (due
+maintenance, predicted failures, warranty projections, campaigns). Every
+forecast, backtest and plan is recorded for ``drivetrain explain``.
 """
 
 from __future__ import annotations
 
-import hashlib
-from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import polars as pl
 import typer
 
 from drivetrain.cli.output import console, handle_errors, print_json, print_table
+from drivetrain.cli.parts_input import (
+    AsPrincipal,
+    Demand,
+    DemandInput,
+    read_demand,
+    record,
+    report,
+)
+from drivetrain.cli.parts_lake import import_command, simulate_command
 from drivetrain.errors import InputError
-from drivetrain.governance.audit import AuditLog
-from drivetrain.governance.provenance import record_output
 from drivetrain.parts.backtest import AUTO, backtest, choose_models, score
 from drivetrain.parts.classify import classify
-from drivetrain.parts.demand import Frequency, PreparedDemand, prepare_demand
+from drivetrain.parts.data import stocking_terms
+from drivetrain.parts.demand import PreparedDemand
+from drivetrain.parts.fleet_demand import combine, with_fleet
 from drivetrain.parts.forecast import forecast_by_class
 from drivetrain.parts.inventory import StockingTerms, Target, tradeoff_curve
 from drivetrain.parts.plan import plan_stock
 from drivetrain.parts.plots import forecast_fan, tradeoff_plot
-from drivetrain.settings import Settings
 
 app = typer.Typer(help=__doc__, no_args_is_help=True)
 PURPOSE = "parts_planning"
 BASELINES = "Zero,Naive,HistoricAverage,CrostonSBA,TSB,ADIDA,IMAPA,AutoETS,auto"
 
-Demand = Annotated[Path, typer.Option("--demand", help="Demand history CSV (see the group help).")]
 Horizon = Annotated[int, typer.Option("--horizon", min=1, help="Periods to forecast.")]
 Returns = Annotated[
-    bool, typer.Option("--returns-as-zero", help="Count negative quantities (returns) as no demand.")
+    bool,
+    typer.Option("--returns-as-zero", help="Count negative quantities (returns) as no demand."),
 ]
-Jobs = Annotated[int, typer.Option("--jobs", min=1, help="Processes for statsforecast (one per core).")]
+Jobs = Annotated[
+    int, typer.Option("--jobs", min=1, help="Processes for statsforecast (one per core).")
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+Fleet = Annotated[
+    bool,
+    typer.Option("--fleet", help="Add the change the fleet foresees (the lake's fleet signal)."),
+]
+
+app.command("import")(handle_errors(import_command))
+app.command("simulate")(handle_errors(simulate_command))
 
 
-def _settings(ctx: typer.Context) -> Settings:
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
-    return settings
-
-
-def _read(path: Path, returns_as_zero: bool) -> tuple[PreparedDemand, Frequency, str]:
-    """The prepared demand, its period kind, and the file's SHA-256."""
-    if not path.is_file():
-        raise InputError(f"no demand file at {path}", hint="export the demand history as CSV")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    try:
-        raw = pl.read_csv(path, infer_schema_length=10_000)
-    except (pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not a readable CSV: {exc}") from exc
-    names = set(raw.columns)
-    if "unique_id" not in names and {"part_number", "location_id"} <= names:
-        raw = raw.with_columns(
-            (pl.col("part_number").cast(pl.String) + "@" + pl.col("location_id").cast(pl.String))
-            .alias("unique_id")
-        )
-    raw = raw.rename({k: v for k, v in (("month", "ds"), ("quantity", "y")) if k in names})
-    if "ds" not in raw.columns:
-        raise InputError(f"{path} has no ds (or month) column", hint="see drivetrain parts --help")
-    freq: Frequency = 1 if raw.schema["ds"].is_integer() else "MS"
-    if freq == "MS":
-        raw = raw.with_columns(pl.col("ds").cast(pl.String).str.to_date(strict=False))
-    prepared = prepare_demand(raw, freq=freq, negative="zero" if returns_as_zero else "error")
-    return prepared, freq, digest
-
-
-def _record(settings: Settings, kind: str, params: dict[str, Any], path: Path, digest: str) -> str:
-    return record_output(
-        AuditLog(settings.ensure_data_dir()),
-        kind=kind,
-        model="drivetrain.parts (statsforecast models by demand class)",
-        version=package_version("drivetrain"),
-        params=params,
-        inputs={},
-        sources=[f"{path.name} sha256:{digest}"],
-        principal="cli",
-        purpose=PURPOSE,
-    )
-
-
-def _report(prepared: PreparedDemand) -> None:
-    for line in prepared.report.lines():
-        console.print(f"[dim]{line}[/]")
+def _informed(source: DemandInput, forecast: pl.DataFrame, fleet: bool) -> pl.DataFrame:
+    """The forecast, plus the fleet's foreseen change when ``fleet``."""
+    if not fleet:
+        return forecast
+    ends = source.prepared.series.group_by("unique_id").agg(pl.col("ds").max().alias("cutoff"))
+    return combine(forecast, source.latest_signal(), ends)
 
 
 @app.command("backtest")
 @handle_errors
 def backtest_command(
     ctx: typer.Context,
-    demand: Demand,
+    demand: Demand = None,
+    as_: AsPrincipal = None,
     horizon: Horizon = 6,
     windows: Annotated[int, typer.Option(min=1, help="Forecast origins, `horizon` apart.")] = 3,
-    models: Annotated[str, typer.Option(help="Comma-separated models; auto = by class.")] = BASELINES,
+    models: Annotated[
+        str, typer.Option(help="Comma-separated models; auto = by class.")
+    ] = BASELINES,
+    fleet: Fleet = False,
+    fleet_model: Annotated[
+        str, typer.Option(help="With --fleet: the model the fleet signal adjusts.")
+    ] = AUTO,
     returns_as_zero: Returns = False,
     jobs: Jobs = 1,
     as_json: AsJson = False,
 ) -> None:
     """Rolling-origin backtest of each model: sMAE, RMSSE, bias, |sPIS|, RMSE; best per class.
 
-    Example: drivetrain parts backtest --demand demand.csv --horizon 6 --windows 3
+    With --fleet, FLEET_MODEL+fleet is scored too: each origin sees only the fleet
+    signal issued by then (its vintage), so the comparison with history is fair.
+    Example: drivetrain parts backtest --as parts --fleet --horizon 6 --windows 4
     """
-    prepared, freq, digest = _read(demand, returns_as_zero)
+    source = read_demand(ctx, demand, as_, returns_as_zero)
+    prepared, freq = source.prepared, source.freq
     names = [m.strip() for m in models.split(",") if m.strip()]
+    if fleet and fleet_model not in names:
+        raise InputError(f"--fleet-model {fleet_model} is not among --models", hint="add it")
     result = backtest(prepared.series, names, h=horizon, n_windows=windows, freq=freq, n_jobs=jobs)
-    table = score(result).sort("rmse")
     fitted = [n for n in names if n not in (AUTO, "Zero")]
     best = choose_models(result) if fitted else {}
-    params = {"horizon": horizon, "windows": windows, "models": names}
-    output_id = _record(_settings(ctx), "parts_backtest", params, demand, digest)
+    if fleet:
+        result = with_fleet(result, source.signal(), model=fleet_model)
+    table = score(result).sort("rmse")
+    params = {"horizon": horizon, "windows": windows, "models": names, "fleet": fleet}
+    output_id = record(ctx, "parts_backtest", params, source)
     if as_json:
         print_json({"scores": table.to_dicts(), "best_by_class": best,
                     "skipped": list(result.skipped), "output_id": output_id})  # fmt: skip
         return
-    _report(prepared)
+    report(source)
     print_table(
         f"backtest: {windows} origin(s) x {horizon} periods, {table['series_origins'][0]:,} "
         "series-origins per model (sorted by RMSE)",
@@ -141,23 +131,31 @@ def backtest_command(
 @handle_errors
 def forecast_command(
     ctx: typer.Context,
-    demand: Demand,
+    demand: Demand = None,
+    as_: AsPrincipal = None,
     horizon: Horizon = 12,
     out: Annotated[Path | None, typer.Option(help="Write the forecasts to this CSV.")] = None,
-    plot: Annotated[Path | None, typer.Option(help="Write a forecast fan (.png) of --series.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a forecast fan (.png) of --series.")
+    ] = None,
     series: Annotated[str | None, typer.Option(help="The series to plot (unique_id).")] = None,
+    fleet: Fleet = False,
     returns_as_zero: Returns = False,
     jobs: Jobs = 1,
     as_json: AsJson = False,
 ) -> None:
     """Forecast every series with its demand class's model (IMAPA, AutoETS, ...).
 
-    Example: drivetrain parts forecast --demand demand.csv --horizon 12 --out forecast.csv
+    With --fleet the newest fleet signal adds the change the fleet foresees.
+    Example: drivetrain parts forecast --as parts --fleet --horizon 12 --out forecast.csv
     """
-    prepared, freq, digest = _read(demand, returns_as_zero)
+    source = read_demand(ctx, demand, as_, returns_as_zero)
+    prepared, freq = source.prepared, source.freq
     classes = classify(prepared.series)
     forecast = forecast_by_class(prepared.series, classes, h=horizon, freq=freq, n_jobs=jobs)
-    output_id = _record(_settings(ctx), "parts_forecast", {"horizon": horizon}, demand, digest)
+    forecast = _informed(source, forecast, fleet)
+    params = {"horizon": horizon, "fleet": fleet}
+    output_id = record(ctx, "parts_forecast", params, source)
     if out is not None:
         forecast.write_csv(out)
     if plot is not None:
@@ -167,7 +165,7 @@ def forecast_command(
         print_json({"classes": mix, "forecast": forecast.to_dicts() if out is None else str(out),
                     "output_id": output_id})  # fmt: skip
         return
-    _report(prepared)
+    report(source)
     per = forecast.group_by("class", "model").agg(
         pl.col("unique_id").n_unique().alias("series"), pl.col("forecast").sum().alias("units")
     )
@@ -197,20 +195,30 @@ def _fan(prepared: PreparedDemand, forecast: pl.DataFrame, series: str | None, p
 @handle_errors
 def plan_command(
     ctx: typer.Context,
-    demand: Demand,
+    demand: Demand = None,
+    as_: AsPrincipal = None,
     service_level: Annotated[
         float, typer.Option(min=0.5, max=0.999, help="Target: cycle service (or fill rate).")
     ] = 0.95,
     fill_rate: Annotated[bool, typer.Option("--fill-rate", help="Target the fill rate.")] = False,
-    lead_time: Annotated[int, typer.Option(min=0, help="Replenishment lead time, periods.")] = 1,
+    lead_time: Annotated[
+        int | None,
+        typer.Option(min=0, help="Lead time, periods (default: the parts master's, or 1)."),
+    ] = None,
     review: Annotated[int, typer.Option(min=1, help="Review period, periods.")] = 1,
-    unit_cost: Annotated[float, typer.Option(min=0.0, help="Unit cost (for stock value).")] = 1.0,
-    holding_rate: Annotated[float, typer.Option(min=0.0, help="Holding cost, share per year.")] = 0.25,
+    unit_cost: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="Unit cost (default: the parts master's, or 1)."),
+    ] = None,
+    holding_rate: Annotated[
+        float, typer.Option(min=0.0, help="Holding cost, share per year.")
+    ] = 0.25,
     out: Annotated[Path | None, typer.Option(help="Write the plan to this CSV.")] = None,
     plot: Annotated[
         Path | None, typer.Option(help="Write the stock-service trade-off (.png) of --series.")
     ] = None,
     series: Annotated[str | None, typer.Option(help="The series to plot (unique_id).")] = None,
+    fleet: Fleet = False,
     returns_as_zero: Returns = False,
     jobs: Jobs = 1,
     as_json: AsJson = False,
@@ -219,25 +227,39 @@ def plan_command(
 
     Forecasts each series by class, bootstraps its lead-time demand from its history
     (rescaled to the forecast) and sets the smallest level that reaches the target.
-    Example: drivetrain parts plan --demand demand.csv --service-level 0.95 --lead-time 2
+    From the lake, each part's lead time (supplier days, rounded up to months) and
+    unit cost come from the parts master; --lead-time and --unit-cost override them.
+    Example: drivetrain parts plan --as parts --fleet --service-level 0.95
     """
-    prepared, freq, digest = _read(demand, returns_as_zero)
+    source = read_demand(ctx, demand, as_, returns_as_zero)
+    prepared, freq = source.prepared, source.freq
+    ids = prepared.series["unique_id"].unique().sort().to_list()
+    if source.data is not None:
+        terms = stocking_terms(source.data, ids, review_period=review, holding_rate=holding_rate)
+    else:
+        terms = pl.DataFrame({"unique_id": ids}).with_columns(
+            pl.lit(1).alias("lead_time"), pl.lit(review).alias("review_period"),
+            pl.lit(1.0).alias("unit_cost"), pl.lit(holding_rate).alias("holding_rate"),
+        )  # fmt: skip
+    if lead_time is not None:
+        terms = terms.with_columns(pl.lit(lead_time).alias("lead_time"))
+    if unit_cost is not None:
+        terms = terms.with_columns(pl.lit(unit_cost).alias("unit_cost"))
     classes = classify(prepared.series)
-    forecast = forecast_by_class(
-        prepared.series, classes, h=lead_time + review, freq=freq, n_jobs=jobs
-    )
-    terms = pl.DataFrame({"unique_id": forecast["unique_id"].unique()}).with_columns(
-        pl.lit(lead_time).alias("lead_time"), pl.lit(review).alias("review_period"),
-        pl.lit(unit_cost).alias("unit_cost"), pl.lit(holding_rate).alias("holding_rate"),
-    )  # fmt: skip
+    ahead = int(terms.select((pl.col("lead_time") + pl.col("review_period")).max()).item() or 1)
+    forecast = forecast_by_class(prepared.series, classes, h=ahead, freq=freq, n_jobs=jobs)
+    forecast = _informed(source, forecast, fleet)
     kind: Target = "fill_rate" if fill_rate else "cycle_service"
     plan = plan_stock(
-        prepared.series, forecast.rename({"forecast": "mean"}), terms, target=service_level,
+        prepared.series,
+        forecast.rename({"forecast": "mean"}),
+        terms,
+        target=service_level,
         kind=kind,
     ).join(forecast.select("unique_id", "model").unique(), on="unique_id", how="left")
     params = {"target": service_level, "kind": kind, "lead_time": lead_time, "review": review,
-              "unit_cost": unit_cost, "holding_rate": holding_rate}  # fmt: skip
-    output_id = _record(_settings(ctx), "parts_plan", params, demand, digest)
+              "unit_cost": unit_cost, "holding_rate": holding_rate, "fleet": fleet}  # fmt: skip
+    output_id = record(ctx, "parts_plan", params, source)
     if out is not None:
         plan.write_csv(out)
     if plot is not None:
@@ -247,9 +269,11 @@ def plan_command(
         row = plan.filter(pl.col("unique_id") == series)
         if row.is_empty():
             raise InputError(f"no plan for series {series}", hint="check the unique_id")
+        own = terms.filter(pl.col("unique_id") == series).row(0, named=True)
         curve = tradeoff_curve(
             history["y"].to_numpy(), float(row["mean_per_period"][0]),
-            StockingTerms(lead_time, review, max(unit_cost, 1e-9), holding_rate), kind=kind,
+            StockingTerms(own["lead_time"], review, max(own["unit_cost"], 1e-9), holding_rate),
+            kind=kind,
         )  # fmt: skip
         tradeoff_plot(curve, title=f"{series}: stock against service").savefig(plot, dpi=110)
         console.print(f"wrote {plot}")
@@ -261,7 +285,7 @@ def plan_command(
         print_json({"totals": totals, "plan": plan.to_dicts() if out is None else str(out),
                     "output_id": output_id})  # fmt: skip
         return
-    _report(prepared)
+    report(source)
     top = plan.sort("stock_value", descending=True).head(10)
     print_table(
         f"plan for {kind.replace('_', ' ')} {service_level:.0%}: the 10 largest stock values",

@@ -72,6 +72,13 @@ regions = ["eu", "us", "kr", "ca", "cn"]
 country = "DE"
 
 [[principal]]
+id = "parts"
+roles = ["parts_planner"]
+brands = ["*"]
+regions = ["eu", "us", "kr", "ca", "cn"]
+country = "DE"
+
+[[principal]]
 id = "dpo-eu"
 roles = ["data_protection_officer"]
 brands = ["*"]

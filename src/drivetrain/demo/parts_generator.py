@@ -34,6 +34,7 @@ month every unit is issued under the new number, none under the old.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -90,11 +91,14 @@ class PartsConfig:
     counter_sales: float = 1.0  # scale of the counter sales (0: none)
     campaign: RecallCampaign | None = field(default_factory=RecallCampaign)
     defect_known_from: date | None = date(2024, 7, 1)  # when the warranty alert fires
+    campaign_notice_months: int = 2  # a recall is announced this long before it starts
     supersession_months: tuple[int, ...] = (14, 26)  # history months of the cabin filter's switches
 
     def validate(self) -> None:
         if self.months < 1:
             raise InputError(f"months must be positive, got {self.months}")
+        if self.campaign_notice_months < 0:
+            raise InputError(f"campaign_notice_months cannot be negative, got {self.campaign_notice_months}")  # fmt: skip
         if self.horizon_months < 0:
             raise InputError(f"horizon_months cannot be negative, got {self.horizon_months}")
         if self.first_month is not None and self.first_month.day != 1:
@@ -137,6 +141,9 @@ class PartsNetwork:
     demand: pl.DataFrame  # the parts_demand table (source "simulator")
     fleet_signal: pl.DataFrame  # part_number, location_id, month, expected, variance, source
     truth: pl.DataFrame  # part_number, location_id, month, source, cause, quantity (> 0)
+    # the signal as issued over time (the parts_fleet_signal table): one vintage at the
+    # history's start, one when the defect alert fires, one when the recall is announced
+    vintages: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def add_months(d: date, n: int) -> date:
@@ -326,7 +333,53 @@ def generate_parts_network(
         known_from=config.defect_known_from, campaign=config.campaign, successors=successors,
     )  # fmt: skip
     demand = _demand_panel(truth, months[: config.months], config.supersession_months)
-    return PartsNetwork(config, parts_frame(catalog), locations, demand, signal, truth)
+
+    def recompute(parts: list[CatalogPart], known: date | None, campaign: RecallCampaign | None) -> pl.DataFrame:  # fmt: skip
+        return fleet_signal(
+            base, parts, ids.to_list(), months, bounds, defect=defect, known_from=known,
+            campaign=campaign, successors=successors,
+        )  # fmt: skip
+
+    vintages = _vintages(config, months, catalog, defect, signal, recompute)
+    return PartsNetwork(config, parts_frame(catalog), locations, demand, signal, truth, vintages)
+
+
+def _vintages(
+    config: PartsConfig,
+    months: list[date],
+    catalog: tuple[CatalogPart, ...],
+    defect: SupplierDefect | None,
+    signal: pl.DataFrame,
+    recompute: Callable[[list[CatalogPart], date | None, RecallCampaign | None], pl.DataFrame],
+) -> pl.DataFrame:
+    """The signal as the fleet issued it: each vintage knows only what was known then.
+
+    The full-knowledge ``signal`` differs from an earlier vintage only in the parts
+    of the defect's component (before the alert) and of the campaign's (before its
+    announcement), so only those are computed again.
+    """
+    first, last = months[0], months[config.months - 1]
+    known = config.defect_known_from if defect is not None else None
+    campaign = config.campaign
+    announced = None if campaign is None else add_months(campaign.month, -config.campaign_notice_months)  # fmt: skip
+    dates = sorted({first, *(d for d in (known, announced) if d is not None and first < d <= last)})
+    frames = []
+    for issued in dates:
+        knows_defect = known is not None and known <= issued
+        knows_campaign = announced is not None and announced <= issued
+        unknown = {c for c, knows in (
+            (defect.component if defect is not None and known is not None else None, knows_defect),
+            (campaign.component if campaign is not None else None, knows_campaign),
+        ) if c is not None and not knows}  # fmt: skip
+        frame = signal
+        if unknown:
+            redo = [p for p in catalog if p.component in unknown]
+            numbers = [p.part_number for p in redo]
+            fresh = recompute(redo, known if knows_defect else None, campaign if knows_campaign else None)  # fmt: skip
+            frame = pl.concat([signal.filter(~pl.col("part_number").is_in(numbers)), fresh])
+        frames.append(frame.with_columns(pl.lit(issued, dtype=pl.Date).alias("issued")))
+    keys = ["part_number", "location_id", "month", "issued", "source"]
+    return pl.concat(frames).select(*keys, "expected", "variance").sort(keys)
 
 
 def _truth(issues: _Issues, ids: pl.Series, months: list[date], successors: dict[str, tuple[tuple[int, str], ...]]) -> pl.DataFrame:  # fmt: skip

@@ -299,6 +299,27 @@ PARTS_DEMAND = TableSpec(
     time_column="month",
 )
 
+PARTS_FLEET_SIGNAL = TableSpec(
+    name="parts_fleet_signal",
+    description=(
+        "The part demand the fleet foresees per part, location and month: expected units "
+        "and their variance, by source (repairs, due maintenance, campaigns, vehicle health, "
+        "warranty projections), one vintage per issue date. Aggregated: not personal data."
+    ),
+    schema=_schema(
+        ("part_number", pa.string(), False),
+        ("location_id", pa.string(), False),
+        ("month", pa.date32(), False),  # the first day of the month foreseen
+        ("issued", pa.date32(), False),  # when the signal was made: what was known then
+        ("source", pa.string(), False),  # repair | maintenance | campaign | health | warranty
+        ("expected", pa.float64(), False),  # units
+        ("variance", pa.float64(), False),  # units squared
+    ),
+    key=("part_number", "location_id", "month", "issued", "source"),
+    vehicle_column=None,
+    time_column="month",
+)
+
 QUARANTINE = TableSpec(
     name="quarantine",
     description="Rows refused on the way in, with the reason and where they came from.",
@@ -334,6 +355,7 @@ TABLES: dict[str, TableSpec] = {
         PARTS,
         PARTS_LOCATIONS,
         PARTS_DEMAND,
+        PARTS_FLEET_SIGNAL,
         QUARANTINE,
     )
 }

@@ -63,7 +63,7 @@ class DemandReport:
                 f"{self.unknown_trimmed} at a series' ends dropped"
             )
         if self.superseded:
-            out.append(f"{len(self.superseded)} superseded part numbers merged into their successor")
+            out.append(f"{len(self.superseded)} series of superseded part numbers merged into their successor's")
         if self.too_short:
             shown = ", ".join(self.too_short[:5]) + (" ..." if len(self.too_short) > 5 else "")
             out.append(f"{len(self.too_short)} series too short to forecast: {shown}")
