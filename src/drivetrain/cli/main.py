@@ -32,6 +32,7 @@ from drivetrain.cli.output import (
     print_table,
     progress_bar,
 )
+from drivetrain.cli.parts_lake import print_parts_tour
 from drivetrain.cli.warranty_alerts import print_warranty_tour
 from drivetrain.demo import SimulationConfig, SimulationReport, run_simulation
 from drivetrain.demo.can_export import export_vehicle_log
@@ -39,6 +40,7 @@ from drivetrain.demo.consent_story import CHARGING_CAMPAIGN
 from drivetrain.demo.copilot_tour import copilot_tour
 from drivetrain.demo.governance_tour import SAMPLE_QUERY, governance_tour
 from drivetrain.demo.health_tour import health_tour
+from drivetrain.demo.parts_tour import parts_tour
 from drivetrain.demo.run import DEMO_CAMPAIGN, publish_simulation, run_demo
 from drivetrain.demo.simulator import end_of
 from drivetrain.demo.warranty_tour import warranty_tour
@@ -549,6 +551,15 @@ def demo(
             anomalies=health.scan.detection.anomalies,
         )
     print_warranty_tour(warranty)
+    console.rule("[bold]parts planning")
+    console.print(
+        "[dim]$ drivetrain parts simulate; drivetrain parts backtest --as parts --fleet; "
+        "drivetrain parts plan --as parts --fleet --service-level 0.95[/]"
+    )
+    assert warranty.history is not None
+    with console.status("simulating the parts network, backtesting and planning …"):
+        parts = parts_tour(demo_settings, warranty.history)
+    print_parts_tour(parts)
     console.rule("[bold]knowledge copilot")
     if docs:
         with console.status("indexing the documentation (all-MiniLM-L6-v2 embeddings) …"):

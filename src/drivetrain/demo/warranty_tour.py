@@ -114,6 +114,7 @@ class WarrantyTour:
     truth: str
     charts: list[Path] = field(default_factory=list)
     fit_output: str | None = None
+    history: WarrantyHistory | None = None  # the simulated programs (the parts demo's fleet)
 
 
 def warranty_tour(
@@ -145,7 +146,7 @@ def warranty_tour(
         if defect
         else "no defect injected"
     )
-    tour = WarrantyTour(made, claimed, sim_end, alerts, None, None, truth)
+    tour = WarrantyTour(made, claimed, sim_end, alerts, None, None, truth, history=files.history)
     if defect is None:
         return tour
     # replay month by month: when would the engineer first have seen it?

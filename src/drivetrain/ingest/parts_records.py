@@ -175,7 +175,8 @@ def store_parts_tables(
                 frame = frame.with_columns(pl.lit(context.source).alias("source"))
             result.rows[name] = frame.height
             if frame.height:
-                result.versions[name] = lake.merge(name, frame.select(spec.input_schema.names).to_arrow(), run_id=context.run_id)  # fmt: skip
+                rows = frame.select(spec.input_schema.names).to_arrow().cast(spec.input_schema)
+                result.versions[name] = lake.merge(name, rows, run_id=context.run_id)
         result.versions["quarantine"] = quarantine_records(lake, context, "parts_demand", result.rejects)  # fmt: skip
     except BaseException:
         lake.restore_versions(before)  # both or neither: no half-written import
