@@ -137,6 +137,8 @@ def test_demo_runs_in_a_fresh_directory_and_refuses_foreign_ones(tmp_path: Path)
     assert "vehicle health" in out and "drivetrain health scan --as fleet-health" in out
     assert "ALERT thermostat on fiat-tipo" in out and "6 claim rows quarantined" in out
     assert "detector first raised it on 2024-" in out
+    assert "parts planning" in out and "auto+fleet" in out and "history alone" in out
+    assert "superseded series were" in out
     verified = runner.invoke(app, ["--data-dir", str(target), "audit", "verify", "--json"])
     assert verified.exit_code == 0, verified.stderr
     code, _, err = invoke(

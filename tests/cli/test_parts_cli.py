@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 from typer.testing import CliRunner
 
 from drivetrain.cli.main import app
+from drivetrain.demo.governance_tour import DEMO_PRINCIPALS
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.provenance import explain
 
@@ -78,3 +80,51 @@ def test_bad_exports_say_what_to_do(tmp_path: Path) -> None:
     code, _, err = run(tmp_path, "forecast", "--demand", bad, "--returns-as-zero", "--plot",
                        str(tmp_path / "x.png"))  # fmt: skip
     assert code == 65 and "--series" in err
+
+
+@pytest.mark.slow
+def test_the_lake_path_simulate_then_backtest_forecast_and_plan_with_the_fleet(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "principals.toml").write_text(DEMO_PRINCIPALS)
+    code, out, err = run(tmp_path, "simulate", "--per-model-month", "60", "--out",
+                         str(tmp_path / "export"), "--json")  # fmt: skip
+    assert code == 0, err
+    stored = json.loads(out)
+    assert stored["rows"]["parts"] == 37 and stored["rows"]["parts_fleet_signal"] > 0
+    assert {"parts.csv", "locations.csv", "demand.csv"} <= {p.name for p in (tmp_path / "export").iterdir()}  # fmt: skip
+    # the lake needs a principal who may plan parts
+    code, _, err = run(tmp_path, "plan")
+    assert code == 65 and "--as" in err
+    code, _, err = run(tmp_path, "plan", "--as", "warranty")
+    assert code != 0 and "parts_planning" in err
+    code, out, err = run(tmp_path, "backtest", "--as", "parts", "--fleet", "--models",
+                         "Naive,auto", "--horizon", "3", "--windows", "2", "--json")  # fmt: skip
+    assert code == 0, err
+    scores = {r["model"]: r for r in json.loads(out)["scores"]}
+    assert set(scores) == {"Naive", "auto", "auto+fleet"}
+    code, out, err = run(tmp_path, "plan", "--as", "parts", "--fleet", "--json")
+    assert code == 0, err
+    plan = pl.DataFrame(json.loads(out)["plan"])
+    # lead times from the master: 45 days (the HV module) is 2 months, 5 days is 1
+    lead = dict(plan.select(pl.col("unique_id").str.split("@").list.get(0), "lead_time").unique().iter_rows())  # fmt: skip
+    assert lead["HVM-96S"] == 2 and lead["OF-1120"] == 1
+    assert plan["model"].str.ends_with("+fleet").all()
+    # the cabin filter chain is planned under its newest number only
+    assert not plan["unique_id"].str.starts_with("CF-3000@").any()
+    assert plan["unique_id"].str.starts_with("CF-3020@").any()
+    explained = explain(AuditLog(data), json.loads(out)["output_id"])
+    assert explained.principal == "parts"
+    assert any(s.startswith("lake:parts_fleet_signal@v") for s in explained.sources)
+    # importing the export back is the same data: nothing new, nothing refused
+    export = tmp_path / "export"
+    code, out, err = run(tmp_path, "import", "--parts", str(export / "parts.csv"), "--locations",
+                         str(export / "locations.csv"), "--demand", str(export / "demand.csv"),
+                         "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["rejects"] == []
+    # --fleet on an export has no signal to use
+    code, _, err = run(tmp_path, "forecast", "--demand", str(export / "demand.csv"), "--fleet")
+    assert code == 65 and "fleet signal" in err
