@@ -125,3 +125,17 @@ def test_lead_times_are_whole_months_rounded_up_and_costs_come_from_the_master()
     assert set(terms["review_period"]) == {2} and set(terms["holding_rate"]) == {0.3}
     with pytest.raises(InputError, match="not in the parts master"):
         stocking_terms(_frames(), ["Z-9@D1"])
+
+
+def test_a_vintage_is_each_sources_newest_signal_by_its_date() -> None:
+    d = _frames()
+    assert d.signal is not None
+    late = pl.DataFrame(
+        [("B-1", "D1", MONTHS[-1], MONTHS[9], "warranty", 2.0, 1.0)],
+        schema=d.signal.columns, orient="row",
+    )  # fmt: skip
+    signal = signal_series(PartsData(d.parts, d.locations, d.demand, pl.concat([d.signal, late]), {}))  # fmt: skip
+    b = signal.filter(pl.col("unique_id") == "B-1@D1", pl.col("ds") == MONTHS[-1])
+    # at month 9 the warranty source adds to the simulator's newest vintage (month 6)
+    assert dict(b.select("issued", "expected").iter_rows()) == {MONTHS[0]: 1.0, MONTHS[6]: 1.0, MONTHS[9]: 3.0}  # fmt: skip
+    assert b.filter(pl.col("issued") == MONTHS[9])["variance"][0] == 1.5

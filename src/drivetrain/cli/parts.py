@@ -29,6 +29,7 @@ from drivetrain.cli.parts_input import (
     report,
 )
 from drivetrain.cli.parts_lake import import_command, simulate_command
+from drivetrain.cli.parts_signal import signal_command
 from drivetrain.errors import InputError
 from drivetrain.parts.backtest import AUTO, backtest, choose_models, score
 from drivetrain.parts.classify import classify
@@ -60,6 +61,7 @@ Fleet = Annotated[
 
 app.command("import")(handle_errors(import_command))
 app.command("simulate")(handle_errors(simulate_command))
+app.command("signal")(handle_errors(signal_command))
 
 
 def _informed(source: DemandInput, forecast: pl.DataFrame, fleet: bool) -> pl.DataFrame:

@@ -71,6 +71,14 @@ def simulate_command(
     out: Annotated[
         Path | None, typer.Option(help="Also write the ERP export (parts, locations, demand CSV).")
     ] = None,
+    defect_signal: Annotated[
+        bool,
+        typer.Option(
+            "--defect-signal/--no-defect-signal",
+            help="Let the simulated fleet signal learn of the supplier defect at its alert "
+            "(off: leave it to 'drivetrain parts signal' from warranty's alerts).",
+        ),
+    ] = True,
     as_json: AsJson = False,
 ) -> None:
     """Simulate the parts network of the warranty programs' vehicles into the lake.
@@ -94,7 +102,10 @@ def simulate_command(
         network, result = simulate_parts(
             Lake(settings.lake_dir), AuditLog(data_dir),
             warranty=WarrantyConfig(seed=seed, per_model_month=per_model_month, as_of=end),
-            config=PartsConfig(seed=seed, months=months),
+            config=PartsConfig(
+                seed=seed, months=months,
+                defect_known_from=PartsConfig().defect_known_from if defect_signal else None,
+            ),
         )  # fmt: skip
     if out is not None:
         write_parts_csv(network, out)

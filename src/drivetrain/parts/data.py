@@ -9,7 +9,7 @@ The rest turns the tables into what the forecasting and planning code takes:
   every superseded part number merged into the newest number of its chain (the
   parts master's ``supersedes`` column), prepared and reported like any export;
 * :func:`signal_series`: the fleet signal in the same ids, summed over its
-  sources, one row per vintage (``issued``);
+  sources, one composite vintage per issue date (each source's newest by then);
 * :func:`stocking_terms`: each series' replenishment terms, its lead time from
   the part's supplier lead time in days (rounded up to whole periods) and its
   unit cost from the master.
@@ -113,16 +113,31 @@ def demand_series(
 
 
 def signal_series(data: PartsData) -> pl.DataFrame:
-    """The fleet signal as ``unique_id, ds, issued, expected, variance`` (sources summed)."""
+    """The fleet signal as ``unique_id, ds, issued, expected, variance``.
+
+    Sources are issued on their own dates (the simulator's or health's forecast
+    monthly, warranty's when an alert fires), so the signal as known at a date
+    is, per source, that source's newest vintage issued by then, summed over the
+    sources. One such composite vintage is returned per date any source issued.
+    """
     if data.signal is None or data.signal.is_empty():
         raise NotFound(
             "the lake holds no fleet signal",
             hint="'drivetrain parts simulate' writes one; without it, plan from history alone",
         )
     merged = supersession(data.parts)
+    signal = data.signal.with_columns(_ids(data.signal, merged))
+    issues = signal.select("source", "issued").unique()
+    dates = issues.select(pl.col("issued").unique().alias("as_of"))
+    newest = (
+        dates.join(issues, how="cross")
+        .filter(pl.col("issued") <= pl.col("as_of"))
+        .group_by("as_of", "source")
+        .agg(pl.col("issued").max())
+    )
     return (
-        data.signal.with_columns(_ids(data.signal, merged))
-        .group_by("unique_id", pl.col("month").alias("ds"), "issued")
+        newest.join(signal, on=["source", "issued"])
+        .group_by("unique_id", pl.col("month").alias("ds"), pl.col("as_of").alias("issued"))
         .agg(pl.col("expected").sum(), pl.col("variance").sum())
         .sort("unique_id", "ds", "issued")
     )

@@ -72,6 +72,14 @@ class LifeFit:
     b10: float  # age by which 10 % of the population fails (inf if it never does)
     _model: Any = field(repr=False, compare=False)
 
+    def cdf(self, ages: np.ndarray) -> np.ndarray:
+        """F(age) of every age at once (days, like the fit's data)."""
+        ages = np.asarray(ages, dtype=np.float64)
+        if ages.size == 0:
+            return np.zeros(ages.shape)
+        value = self._model.distribution.CDF(xvals=ages.ravel().tolist(), show_plot=False)
+        return np.asarray(value, dtype=np.float64).reshape(ages.shape)
+
     def p_fail(self, age: float) -> float:
         """Probability that a unit fails by ``age`` (e.g. the end of warranty)."""
         value = self._model.distribution.CDF(xvals=[float(age)], show_plot=False)
