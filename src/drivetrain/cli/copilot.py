@@ -13,6 +13,7 @@ from drivetrain.cli.output import (
     handle_errors,
     print_json,
     print_table,
+    settings_of,
 )
 from drivetrain.copilot import DocumentIndex, SearchFilters, SearchMode, passages_to_table
 from drivetrain.copilot.access import PURPOSE, index_labels, readable_labels, reader_filters
@@ -40,12 +41,6 @@ AsPrincipal = Annotated[
     ),
 ]
 Mode = Annotated[str, typer.Option("--mode", help="hybrid (BM25 + dense, fused), bm25 or dense.")]
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
-    return settings
 
 
 def _index(settings: Settings, *, must_exist: bool = True) -> DocumentIndex:
@@ -91,7 +86,7 @@ def add(
     re-embedded); a file that cannot be read is reported and the rest go on.
     Example: drivetrain docs add manuals/ bulletins/tsb-042.pdf --label service --brand Fiat
     """
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     settings.ensure_data_dir()
     index = _index(settings, must_exist=False)
     with console.status(f"indexing {len(paths)} path(s) …"):
@@ -127,7 +122,7 @@ def search(
 
     Example: drivetrain docs search "director repository metadata" --as erin
     """
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     index = _index(settings)
     labels, filters = _reader(settings, index, as_, brand)
     if mode not in ("hybrid", "bm25", "dense"):
@@ -155,7 +150,7 @@ def list_documents(ctx: typer.Context, as_json: AsJson = False) -> None:
 
     Example: drivetrain docs list --json
     """
-    table = _index(_settings(ctx)).documents()
+    table = _index(settings_of(ctx)).documents()
     rows = table.select(["source", "format", "title", "labels", "chunks"]).to_pylist()
     if as_json:
         print_json(rows)
@@ -184,7 +179,7 @@ def ask(
     recorded for `drivetrain explain`.
     Example: drivetrain ask "What does the Director repository do?" --as erin
     """
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     index = _index(settings)
     labels, filters = _reader(settings, index, as_)
     if filters is None:  # no document within the principal's brands: nothing to answer from
@@ -294,7 +289,7 @@ def evaluate(
     from drivetrain.copilot.answer_eval import evaluate_answers
     from drivetrain.copilot.evaluation import check_questions, evaluate_retrieval, load_questions
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     for path, what in ((questions, "question set"), (corpus, "corpus")):
         if not path.exists():
             raise NotFound(f"the {what} {path} does not exist", hint=f"pass --{what.split()[-1]}")
@@ -392,7 +387,7 @@ def compare(
     from drivetrain.copilot.compare import compare_results
     from drivetrain.copilot.diff import diff_documents
 
-    _settings(ctx)
+    settings_of(ctx)
     if old.suffix.lower() in _TABLES and new.suffix.lower() in _TABLES:
         result = compare_results(old, new, keys=keys or None, limits=limits)
         if as_json:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from drivetrain.cli.output import console, handle_errors, print_json, print_table
+from drivetrain.cli.output import console, handle_errors, print_json, print_table, settings_of
 from drivetrain.errors import InputError
 from drivetrain.governance.access import AccessContext
 from drivetrain.governance.audit import AuditLog
@@ -283,12 +283,6 @@ def policy_show(
     )
 
 
-def _settings_of(ctx: typer.Context) -> Settings:
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
-    return settings
-
-
 @app.command("export")
 @handle_errors
 def export(
@@ -303,7 +297,7 @@ def export(
     consent history and consent receipt.
     Example: drivetrain governance export owner-00002 --out owner-00002.zip
     """
-    settings = _settings_of(ctx)
+    settings = settings_of(ctx)
     with session_scope(_url(ctx)) as session:
         keyring = Keyring.load_or_create(settings.ensure_data_dir())
         data = export_subject(session, Lake(settings.lake_dir), subject_id, out, keyring)
@@ -332,7 +326,7 @@ def erase(
     """
     if not yes:
         raise InputError(f"erasing {subject_id} cannot be undone", hint="add --yes to confirm")
-    settings = _settings_of(ctx)
+    settings = settings_of(ctx)
     with session_scope(_url(ctx)) as session:
         report = erase_subject(
             session, Lake(settings.lake_dir), subject_id, audit=AuditLog(settings.data_dir)
@@ -360,7 +354,7 @@ def enforce_retention_command(
     to decide. Quarantined rows are deleted --quarantine-days after they were refused.
     Example: drivetrain governance enforce-retention --quarantine-days 14
     """
-    settings = _settings_of(ctx)
+    settings = settings_of(ctx)
     with session_scope(_url(ctx)) as session:
         campaigns = list_campaigns(session)
     report = enforce_retention(
@@ -400,7 +394,7 @@ def reidentify_command(
     legal_obligation; audited either way.
     Example: drivetrain governance reidentify veh_0123456789abcdef --as wendy --purpose warranty
     """
-    settings = _settings_of(ctx)
+    settings = settings_of(ctx)
     principal = principal_named(settings.resolved_principals_file, as_)
     context = AccessContext(principal, purpose)
     with session_scope(_url(ctx)) as session:

@@ -11,7 +11,14 @@ import numpy as np
 import polars as pl
 import typer
 
-from drivetrain.cli.output import console, handle_errors, print_json, print_table, progress_bar
+from drivetrain.cli.output import (
+    console,
+    handle_errors,
+    print_json,
+    print_table,
+    progress_bar,
+    settings_of,
+)
 from drivetrain.demo.health_eval import evaluate_health
 from drivetrain.demo.health_tour import HealthTour
 from drivetrain.demo.ranking_eval import TRAINING as RANKING_TRAINING
@@ -93,12 +100,6 @@ AsPrincipal = Annotated[
 ]
 
 
-def _settings(ctx: typer.Context) -> Settings:
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
-    return settings
-
-
 def _scan(
     settings: Settings,
     principal: str,
@@ -147,7 +148,7 @@ def scan(
     `drivetrain explain`.
     Example: drivetrain health scan --as fleet-health --top 10
     """
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     report = _scan(settings, as_, _fleet(settings), quiet=as_json)
     summary = {
         "vehicles_scanned": report.vehicles,
@@ -196,7 +197,7 @@ def diagnose_command(
     trouble codes through the diagnosis knowledge base. Recorded for `explain`.
     Example: drivetrain health diagnose veh_3fa9c01b2e7d4a10 --as fleet-health
     """
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     fleet = _fleet(settings)
     target = next((v for v in fleet if v.vehicle_id == vehicle), None)
     if target is None:
@@ -301,7 +302,7 @@ def evaluate(
         held_out = dataclasses.replace(RANKING_TRAINING, vehicles=vehicles, days=days, seed=seed,
                                        fault_rate=fault_rate)  # fmt: skip
         ranked = evaluate_ranking(dataclasses.replace(RANKING_TRAINING, days=days), held_out)
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     output_id = record_output(
         AuditLog(settings.ensure_data_dir()),
         kind="health_evaluation",

@@ -31,6 +31,7 @@ from drivetrain.cli.output import (
     print_json,
     print_table,
     progress_bar,
+    settings_of,
 )
 from drivetrain.cli.parts_lake import print_parts_tour
 from drivetrain.cli.warranty_alerts import print_warranty_tour
@@ -113,12 +114,6 @@ def _main(
     ctx.obj = settings
 
 
-def _settings(ctx: typer.Context) -> Settings:
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
-    return settings
-
-
 # -- fleet --------------------------------------------------------------------------------
 
 
@@ -180,7 +175,7 @@ def fleet_simulate(
     )
     config.validate()
     if publish:
-        published = publish_simulation(_settings(ctx), config, window_s=window)
+        published = publish_simulation(settings_of(ctx), config, window_s=window)
         result = {
             "messages": published.messages,
             "signals": published.signals,
@@ -192,7 +187,7 @@ def fleet_simulate(
         else:
             print_table("published over MQTT", ("", "value"), result.items())
         return
-    report = _simulate(_settings(ctx), config, quiet=as_json, campaign_ids=campaign)
+    report = _simulate(settings_of(ctx), config, quiet=as_json, campaign_ids=campaign)
     if as_json:
         print_json(_report_json(report))
     else:
@@ -276,7 +271,7 @@ def fleet_export_log(
     result to 'drivetrain ingest can' or 'drivetrain ingest obd'.
     Example: drivetrain fleet export-log veh_3fa9c01b2e7d drive.blf --day 2026-10-01
     """
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     url = settings.resolved_state_url
     migrate(url)
     with session_scope(url) as session:
@@ -305,7 +300,7 @@ def fleet_list(
 
     Example: drivetrain fleet list --brand Ram --market US --json
     """
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     url = settings.resolved_state_url
     migrate(url)
     with session_scope(url) as session:
@@ -333,7 +328,7 @@ def lake_tables(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
     Example: drivetrain lake tables --json
     """
-    infos = Lake(_settings(ctx).lake_dir).tables()
+    infos = Lake(settings_of(ctx).lake_dir).tables()
     if as_json:
         print_json([dataclasses.asdict(i) for i in infos])
         return
@@ -367,7 +362,7 @@ def lake_compact(
     per batch and day.
     Example: drivetrain lake compact telemetry
     """
-    lake = Lake(_settings(ctx).lake_dir)
+    lake = Lake(settings_of(ctx).lake_dir)
     names = table or [i.name for i in lake.tables()]
     result = {name: lake.compact(name) for name in names}
     if as_json:
@@ -417,7 +412,7 @@ def lake_query(
     Example: drivetrain lake query "SELECT signal, count(*) FROM telemetry GROUP BY 1"
     --as analyst-peugeot --purpose vehicle_health
     """
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     lake = Lake(settings.lake_dir)
     pins = _parse_pins(version)
     audit = AuditLog(settings.data_dir)
@@ -471,7 +466,7 @@ def demo(
     Uses --data-dir if given, else ./.drivetrain/demo (replaced on each run).
     Example: drivetrain --data-dir /tmp/dt-demo demo --vehicles 50 --days 7
     """
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     explicit = ctx.find_root().params.get("data_dir") is not None
     data_dir = settings.data_dir if explicit else settings.data_dir / "demo"
     console.rule("[bold]drivetrain demo")

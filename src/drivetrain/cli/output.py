@@ -16,12 +16,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from drivetrain.errors import DrivetrainError
+from drivetrain.settings import Settings
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """The settings the root command built (``drivetrain --data-dir ...``)."""
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
-from drivetrain.cli.output import console
+from drivetrain.cli.output import console, settings_of
 from drivetrain.errors import InputError
 from drivetrain.governance.access import AccessContext
 from drivetrain.governance.audit import AuditLog
@@ -40,12 +40,6 @@ AsPrincipal = Annotated[
         "--as", help="Principal who reads the lake (principals_file), for parts_planning."
     ),
 ]
-
-
-def settings_of(ctx: typer.Context) -> Settings:
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
-    return settings
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,7 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from drivetrain.cli.output import console, print_json, print_table
-from drivetrain.cli.parts_input import settings_of
+from drivetrain.cli.output import console, print_json, print_table, settings_of
 from drivetrain.demo.parts_generator import PartsConfig, write_parts_csv
 from drivetrain.demo.parts_tour import PartsTour, simulate_parts
 from drivetrain.demo.warranty_generator import WarrantyConfig

@@ -28,8 +28,7 @@ import numpy as np
 import polars as pl
 import typer
 
-from drivetrain.cli.output import console, print_json, print_table
-from drivetrain.cli.parts_input import settings_of
+from drivetrain.cli.output import console, print_json, print_table, settings_of
 from drivetrain.cli.warranty_common import load_data, parse_day
 from drivetrain.governance.access import AccessContext
 from drivetrain.governance.audit import AuditLog

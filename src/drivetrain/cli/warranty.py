@@ -8,7 +8,7 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from drivetrain.cli.output import console, handle_errors, print_json, print_table
+from drivetrain.cli.output import console, handle_errors, print_json, print_table, settings_of
 from drivetrain.cli.warranty_alerts import alerts_command, evaluate_command
 from drivetrain.cli.warranty_common import (
     AsJson,
@@ -17,7 +17,6 @@ from drivetrain.cli.warranty_common import (
     Plot,
     load_data,
     parse_day,
-    settings_of,
 )
 from drivetrain.cli.warranty_field import similar_command, themes_command
 from drivetrain.demo.warranty_generator import SupplierDefect, WarrantyConfig

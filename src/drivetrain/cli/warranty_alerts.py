@@ -9,14 +9,20 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from drivetrain.cli.output import console, handle_errors, print_json, print_table, progress_bar
+from drivetrain.cli.output import (
+    console,
+    handle_errors,
+    print_json,
+    print_table,
+    progress_bar,
+    settings_of,
+)
 from drivetrain.cli.warranty_common import (
     AsJson,
     AsOf,
     AsPrincipal,
     load_data,
     parse_day,
-    settings_of,
 )
 from drivetrain.demo.warranty_eval import evaluate_warranty
 from drivetrain.demo.warranty_generator import SupplierDefect

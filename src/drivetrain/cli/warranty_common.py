@@ -33,12 +33,6 @@ Plot = Annotated[
 ]
 
 
-def settings_of(ctx: typer.Context) -> Settings:
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
-    return settings
-
-
 def parse_day(text: str | None, what: str) -> date | None:
     if text is None:
         return None

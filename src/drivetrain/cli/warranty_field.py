@@ -8,8 +8,8 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from drivetrain.cli.output import handle_errors, print_json, print_table
-from drivetrain.cli.warranty_common import AsJson, AsPrincipal, load_data, settings_of
+from drivetrain.cli.output import handle_errors, print_json, print_table, settings_of
+from drivetrain.cli.warranty_common import AsJson, AsPrincipal, load_data
 from drivetrain.errors import NotFound
 from drivetrain.warranty import ServiceCase, failure_themes, similar_claims, suggest_repairs
 
