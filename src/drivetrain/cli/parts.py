@@ -35,7 +35,7 @@ from drivetrain.parts.backtest import AUTO, backtest, choose_models, score
 from drivetrain.parts.classify import classify
 from drivetrain.parts.data import stocking_terms
 from drivetrain.parts.demand import PreparedDemand
-from drivetrain.parts.fleet_demand import combine, with_fleet
+from drivetrain.parts.fleet_demand import FLEET_MENU, combine, informed_backtest, with_fleet
 from drivetrain.parts.forecast import forecast_by_class
 from drivetrain.parts.inventory import StockingTerms, Target, tradeoff_curve
 from drivetrain.parts.plan import plan_stock
@@ -85,7 +85,10 @@ def backtest_command(
     ] = BASELINES,
     fleet: Fleet = False,
     fleet_model: Annotated[
-        str, typer.Option(help="With --fleet: the model the fleet signal adjusts.")
+        str,
+        typer.Option(
+            help="With --fleet: the model the signal adjusts (auto: by class, level models)."
+        ),
     ] = AUTO,
     returns_as_zero: Returns = False,
     jobs: Jobs = 1,
@@ -106,7 +109,11 @@ def backtest_command(
     fitted = [n for n in names if n not in (AUTO, "Zero")]
     best = choose_models(result) if fitted else {}
     if fleet:
-        result = with_fleet(result, source.signal(), model=fleet_model)
+        result = (
+            informed_backtest(result, prepared.series, source.signal(), freq=freq, n_jobs=jobs)
+            if fleet_model == AUTO
+            else with_fleet(result, source.signal(), model=fleet_model)
+        )
     table = score(result).sort("rmse")
     params = {"horizon": horizon, "windows": windows, "models": names, "fleet": fleet}
     output_id = record(ctx, "parts_backtest", params, source)
@@ -154,7 +161,10 @@ def forecast_command(
     source = read_demand(ctx, demand, as_, returns_as_zero)
     prepared, freq = source.prepared, source.freq
     classes = classify(prepared.series)
-    forecast = forecast_by_class(prepared.series, classes, h=horizon, freq=freq, n_jobs=jobs)
+    menu = FLEET_MENU if fleet else None
+    forecast = forecast_by_class(
+        prepared.series, classes, h=horizon, freq=freq, menu=menu, n_jobs=jobs
+    )
     forecast = _informed(source, forecast, fleet)
     params = {"horizon": horizon, "fleet": fleet}
     output_id = record(ctx, "parts_forecast", params, source)
@@ -249,7 +259,10 @@ def plan_command(
         terms = terms.with_columns(pl.lit(unit_cost).alias("unit_cost"))
     classes = classify(prepared.series)
     ahead = int(terms.select((pl.col("lead_time") + pl.col("review_period")).max()).item() or 1)
-    forecast = forecast_by_class(prepared.series, classes, h=ahead, freq=freq, n_jobs=jobs)
+    menu = FLEET_MENU if fleet else None
+    forecast = forecast_by_class(
+        prepared.series, classes, h=ahead, freq=freq, menu=menu, n_jobs=jobs
+    )
     forecast = _informed(source, forecast, fleet)
     kind: Target = "fill_rate" if fill_rate else "cycle_service"
     plan = plan_stock(

@@ -34,7 +34,7 @@ from drivetrain.parts.data import (
     signal_series,
     stocking_terms,
 )
-from drivetrain.parts.fleet_demand import combine, with_fleet
+from drivetrain.parts.fleet_demand import FLEET_MENU, combine, informed_backtest
 from drivetrain.parts.forecast import forecast_by_class
 from drivetrain.parts.plan import plan_stock
 from drivetrain.settings import Settings
@@ -104,7 +104,7 @@ def parts_tour(settings: Settings, history: WarrantyHistory) -> PartsTour:
     # where the fleet signal matters: the series of the wave parts, 6 monthly origins
     wave = series.filter(pl.col("unique_id").str.splitn("@", 2).struct.field("field_0").is_in(WAVE_PARTS))  # fmt: skip
     result = backtest(wave, ["Naive", "IMAPA", AUTO], h=3, n_windows=6, step_size=3)
-    result = with_fleet(result, signal, model=AUTO)
+    result = informed_backtest(result, wave, signal)
     scores = score(result).sort("rmse")
     origins = sorted(result.predictions["cutoff"].unique().to_list())
     # the plan for the whole network: history alone, and fleet-informed
@@ -112,11 +112,12 @@ def parts_tour(settings: Settings, history: WarrantyHistory) -> PartsTour:
     terms = stocking_terms(data, ids)
     ahead = int(terms.select((pl.col("lead_time") + pl.col("review_period")).max()).item() or 1)
     forecast = forecast_by_class(series, classes, h=ahead)
+    level = forecast_by_class(series, classes, h=ahead, menu=FLEET_MENU)
     ends = series.group_by("unique_id").agg(pl.col("ds").max().alias("cutoff"))
     end = series["ds"].max()
     latest = signal.filter(pl.col("issued") <= end)
     latest = latest.filter(pl.col("issued") == latest["issued"].max())
-    informed = combine(forecast, latest, ends)
+    informed = combine(level, latest, ends)
     plans = [
         plan_stock(series, f.rename({"forecast": "mean"}), terms, target=0.95).join(
             f.select("unique_id", "model").unique(), on="unique_id", how="left"

@@ -57,6 +57,9 @@ MODELS: dict[str, Callable[[], Any]] = {
     "ADIDA": ADIDA,
     "IMAPA": IMAPA,
     "AutoETS": AutoETS,
+    # exponential smoothing without trend or season: a level, which the fleet signal's
+    # foreseen change is added to without counting the growth twice (docs/parts.md)
+    "LevelETS": lambda: AutoETS(model="ZNN", alias="LevelETS"),
     "AutoARIMA": AutoARIMA,
     "AutoTheta": AutoTheta,
 }
