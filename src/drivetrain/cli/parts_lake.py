@@ -143,7 +143,7 @@ def print_parts_tour(tour: PartsTour) -> None:
         "the network's stocking plan at 95 % cycle service",
         ("forecast", "units on hand", "stock value", "est. cycle service", "est. fill rate"),
         [(name, f"{t[0]:,.0f}", f"{t[1]:,.0f}", f"{t[2]:.3f}", f"{t[3]:.3f}")
-         for name, t in zip(("history alone", "fleet-informed"), totals, strict=True)],
+         for name, t in zip(("history alone", "with the fleet"), totals, strict=True)],
     )  # fmt: skip
     moved = (
         tour.plan.join(tour.plan_history, on="unique_id", suffix="_history")
@@ -153,7 +153,7 @@ def print_parts_tour(tour: PartsTour) -> None:
     )
     print_table(
         "where the fleet moves the plan most (order-up-to levels)",
-        ("series", "history alone", "fleet-informed"),
+        ("series", "history alone", "with the fleet"),
         [(r["unique_id"], f"{r['order_up_to_history']:.0f}", f"{r['order_up_to']:.0f}")
          for r in moved.iter_rows(named=True)],
     )  # fmt: skip
