@@ -99,5 +99,72 @@ def test_a_day_without_alerts_stores_nothing(data: Path) -> None:
     code, out, err = _run(data, "parts", "signal", "--as", "parts", "--warranty-as", "warranty",
                           "--as-of", "2023-11-30")  # fmt: skip
     assert code == 0, err
-    assert "no warranty alert" in out
+    assert "alerts: 0" in out
     assert _signal(data).height == before
+
+
+@pytest.fixture(scope="module")
+def connected(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A connected fleet with telemetry (for vehicle health) and a simulated parts network."""
+    data = tmp_path_factory.mktemp("health") / "data"
+    data.mkdir()
+    (data / "principals.toml").write_text(DEMO_PRINCIPALS)
+    for step in (("fleet", "simulate", "--vehicles", "12", "--days", "10"),
+                 ("parts", "simulate", "--per-model-month", "60")):  # fmt: skip
+        code, _, err = _run(data, *step)
+        assert code == 0, err
+    return data
+
+
+@pytest.mark.slow
+def test_due_wear_items_become_their_fitted_parts_at_the_vehicles_dealers(connected: Path) -> None:
+    from scipy.stats import norm
+
+    from drivetrain.fleet import list_vehicles
+    from drivetrain.governance.access import AccessContext
+    from drivetrain.governance.principals import principal_named
+    from drivetrain.health.scan import fleet_scan
+    from drivetrain.settings import Settings
+    from drivetrain.state import session_scope
+
+    code, out, err = _run(connected, "parts", "signal", "--as", "parts", "--health-as",
+                          "fleet-health", "--json")  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out)
+    rows = _signal(connected).filter(pl.col("source") == "health")
+    assert rows.height == result["rows"] > 0
+    # the reference: the scan's due items, each a normal due day (scipy), fitted to parts
+    settings = Settings(data_dir=connected)
+    with session_scope(settings.resolved_state_url) as session:
+        fleet = list_vehicles(session)
+    who = AccessContext(principal_named(connected / "principals.toml", "fleet-health"), "vehicle_health")  # fmt: skip
+    wear = fleet_scan(Lake(connected / "lake"), who, fleet).wear
+    fitment = pl.from_arrow(Lake(connected / "lake").read("parts_fitment"))
+    assert isinstance(fitment, pl.DataFrame)
+    models = {v.vehicle_id: v.model_id for v in fleet}
+    expected: dict[str, float] = {}
+    for r in wear.filter(pl.col("status").is_in(["trend", "at_limit"])).iter_rows(named=True):
+        part = fitment.filter(pl.col("model_id") == models[r["vehicle_id"]], pl.col("service_item") == r["item"])  # fmt: skip
+        if part.is_empty():
+            continue
+        # remaining life caps at 365 days ("a year or more"): beyond the horizon
+        low, high = (730.0 if (v := r[k] if r[k] is not None else r["days_left"]) >= 365 else v for k in ("days_left_low", "days_left_high"))  # fmt: skip
+        sd = (high - low) / (2 * norm.ppf(0.95))
+        as_of = r["as_of"]
+        end = (date(as_of.year + 1, as_of.month, 1) - as_of).days  # the horizon: 12 months
+        mean = 730.0 if r["days_left"] >= 365 else r["days_left"]
+        p = 1.0 if sd == 0 and mean < end else (norm.cdf(end, mean, sd) if sd > 0 else 0.0)
+        number = part["part_number"][0]
+        expected[number] = expected.get(number, 0.0) + p * part["quantity"][0]
+    stored = dict(rows.group_by("part_number").agg(pl.col("expected").sum()).iter_rows())
+    assert set(stored) == {k for k, v in expected.items() if v > 1e-6}
+    for number, units in expected.items():
+        if units > 1e-6:
+            assert stored[number] == pytest.approx(units, rel=1e-3, abs=1e-3), number
+    assert set(rows["issued"]) == {wear["as_of"].max().replace(day=1)}  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_a_signal_needs_a_source_and_health_needs_the_fitment(connected: Path) -> None:
+    code, _, err = _run(connected, "parts", "signal", "--as", "parts")
+    assert code == 65 and "--health-as" in err

@@ -236,7 +236,12 @@ def test_dealer_demand_is_intermittent_and_lumpy_and_smoother_when_pooled(
 
 def test_the_erp_export_round_trips(network: PartsNetwork, tmp_path: Path) -> None:
     paths = write_parts_csv(network, tmp_path / "erp")
-    assert sorted(paths) == ["demand", "locations", "parts"]
+    assert sorted(paths) == ["demand", "fitment", "locations", "parts"]
+    fitment = pl.read_csv(paths["fitment"])
+    assert fitment.equals(network.fitment)
+    # every model has one 12 V battery and one set of front pads (vehicle health's items)
+    per_model = fitment.group_by("model_id").agg(pl.col("service_item").sort())
+    assert set(map(tuple, per_model["service_item"].to_list())) == {("brake_pads_front", "lv_battery")}
     demand = pl.read_csv(paths["demand"], try_parse_dates=True)
     assert demand.columns == ["part_number", "location_id", "month", "quantity"]
     assert demand.equals(network.demand.drop("source"))

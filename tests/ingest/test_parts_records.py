@@ -133,3 +133,20 @@ def test_a_missing_or_unreadable_file_is_named(tmp_path: Path) -> None:
     files["demand"].write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(InputError, match=r"bin\.csv"):
         import_parts_files(Lake(tmp_path / "lake"), AuditLog(tmp_path), **files)
+
+
+def test_the_fitment_is_checked_and_stored(tmp_path: Path) -> None:
+    files = _files(tmp_path)
+    good = "part_number,model_id,service_item,quantity\nCF-2,fiat-tipo,cabin_filter,1\nTH-9,fiat-tipo,thermostat,1\n"  # fmt: skip
+    (fitment := tmp_path / "fitment.csv").write_text(good)
+    lake = Lake(tmp_path / "lake")
+    import_parts_files(lake, AuditLog(tmp_path), **files, fitment=fitment)
+    assert _read(lake, "parts_fitment").sort("part_number")["part_number"].to_list() == ["CF-2", "TH-9"]  # fmt: skip
+    for bad, error in (
+        (good.replace("TH-9,", "XX-1,"), "master lacks"),
+        (good.replace("TH-9,fiat-tipo,thermostat", "CF-1,fiat-tipo,cabin_filter"), "two parts"),
+        (good.replace(",1\n", ",0\n"), "positive"),
+    ):
+        fitment.write_text(bad)
+        with pytest.raises(InputError, match=error):
+            import_parts_files(Lake(tmp_path / "other"), AuditLog(tmp_path), **files, fitment=fitment)

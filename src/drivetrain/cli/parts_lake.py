@@ -42,6 +42,10 @@ def import_command(
     parts: Annotated[Path, typer.Option(help="The parts master CSV.")],
     locations: Annotated[Path, typer.Option(help="The stocking locations CSV.")],
     demand: Annotated[Path, typer.Option(help="The monthly demand CSV.")],
+    fitment: Annotated[
+        Path | None,
+        typer.Option(help="The parts catalogue's fitment CSV (for vehicle health's signal)."),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Import an ERP export: parts master, locations and monthly demand (docs/parts.md).
@@ -54,7 +58,7 @@ def import_command(
     settings = settings_of(ctx)
     result = import_parts_files(
         Lake(settings.lake_dir), AuditLog(settings.ensure_data_dir()),
-        parts=parts, locations=locations, demand=demand,
+        parts=parts, locations=locations, demand=demand, fitment=fitment,
     )  # fmt: skip
     _summary(result, as_json, f"{demand.name} imported")
 
@@ -110,7 +114,7 @@ def simulate_command(
         write_parts_csv(network, out)
     _summary(result, as_json, "simulated parts network stored")
     if out is not None and not as_json:
-        console.print(f"wrote parts.csv, locations.csv and demand.csv to {out}")
+        console.print(f"wrote parts.csv, locations.csv, demand.csv and fitment.csv to {out}")
 
 
 def print_parts_tour(tour: PartsTour) -> None:

@@ -229,3 +229,23 @@ def _location(
         "region": MARKETS[market].region,
         "name": name,
     }
+
+
+# vehicle health's wear items (drivetrain.health.wear) and the catalog parts that serve them
+HEALTH_ITEMS = {"lv_battery": ("lv_battery", ""), "brake_pads_front": ("brake_pads", "front")}
+
+
+def fitment_frame(parts: tuple[CatalogPart, ...]) -> pl.DataFrame:
+    """The ``parts_fitment`` table: per model, the part that serves each wear item."""
+    rows = [
+        (p.part_number, model, item, float(p.quantity))
+        for item, (component, words) in HEALTH_ITEMS.items()
+        for p in parts
+        if p.component == component and words in p.description
+        for model in p.models
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={"part_number": pl.String, "model_id": pl.String, "service_item": pl.String, "quantity": pl.Float64},
+        orient="row",
+    )  # fmt: skip

@@ -29,7 +29,9 @@ month every unit is issued under the new number, none under the old.
 * ``locations.csv``: location_id, kind (central, regional, dealer), parent_id
   (empty for a central warehouse), market (ISO 3166-1 alpha-2), region, name;
 * ``demand.csv``: part_number, location_id, month (ISO date of the first day),
-  quantity (units issued, 0 or more).
+  quantity (units issued, 0 or more);
+* ``fitment.csv``: part_number, model_id, service_item, quantity (which part
+  serves vehicle health's wear items on which model).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from drivetrain.demo.parts_catalog import (
     CENTRALS,
     CatalogPart,
     catalog_parts,
+    fitment_frame,
     locations_frame,
     parts_frame,
 )
@@ -144,6 +147,7 @@ class PartsNetwork:
     # the signal as issued over time (the parts_fleet_signal table): one vintage at the
     # history's start, one when the defect alert fires, one when the recall is announced
     vintages: pl.DataFrame = field(default_factory=pl.DataFrame)
+    fitment: pl.DataFrame = field(default_factory=pl.DataFrame)  # the parts_fitment table
 
 
 def add_months(d: date, n: int) -> date:
@@ -341,7 +345,7 @@ def generate_parts_network(
         )  # fmt: skip
 
     vintages = _vintages(config, months, catalog, defect, signal, recompute)
-    return PartsNetwork(config, parts_frame(catalog), locations, demand, signal, truth, vintages)
+    return PartsNetwork(config, parts_frame(catalog), locations, demand, signal, truth, vintages, fitment_frame(catalog))
 
 
 def _vintages(
@@ -423,8 +427,9 @@ def _demand_panel(truth: pl.DataFrame, months: list[date], switches: tuple[int, 
 def write_parts_csv(network: PartsNetwork, directory: Path) -> dict[str, Path]:
     """The ERP export of the network: parts.csv, locations.csv, demand.csv (module docstring)."""
     directory.mkdir(parents=True, exist_ok=True)
-    paths = {name: directory / f"{name}.csv" for name in ("parts", "locations", "demand")}
+    paths = {name: directory / f"{name}.csv" for name in ("parts", "locations", "demand", "fitment")}
     network.parts.write_csv(paths["parts"])
+    network.fitment.write_csv(paths["fitment"])
     network.locations.write_csv(paths["locations"])
     network.demand.drop("source").write_csv(paths["demand"])
     return paths

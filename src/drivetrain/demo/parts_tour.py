@@ -52,6 +52,7 @@ def store_network(lake: Lake, audit: AuditLog, network: PartsNetwork) -> PartsIm
         "parts_locations": network.locations,
         "parts_demand": network.demand,
         "parts_fleet_signal": network.vintages,
+        "parts_fitment": network.fitment,
     }
     result = store_parts_tables(lake, context, frames)
     record_run(

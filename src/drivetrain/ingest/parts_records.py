@@ -38,6 +38,7 @@ COLUMNS = {
     "parts": PART_COLUMNS,
     "parts_locations": ("location_id", "kind", "parent_id", "market", "region", "name"),
     "parts_demand": ("part_number", "location_id", "month", "quantity"),
+    "parts_fitment": ("part_number", "model_id", "service_item", "quantity"),
 }
 OPTIONAL = {"supersedes", "parent_id", "name"}
 
@@ -119,6 +120,17 @@ def read_locations(path: Path) -> pl.DataFrame:
     )  # fmt: skip
 
 
+def read_fitment(path: Path, parts: pl.DataFrame) -> pl.DataFrame:
+    """Which part serves which service item on which model, checked (a bad row refuses)."""
+    f = _read(path, "parts_fitment")
+    qty = pl.col("quantity").cast(pl.Float64, strict=False)
+    _refuse(path, f, ~pl.col("part_number").is_in(parts["part_number"].implode()), "a part number the master lacks", "list the part in parts.csv")  # fmt: skip
+    _refuse(path, f, (pl.col("model_id") == "") | (pl.col("service_item") == ""), "a row without a model or service item", "fill model_id and service_item")  # fmt: skip
+    _refuse(path, f, qty.is_null() | qty.is_nan() | (qty <= 0), "a quantity that is not a positive number", "units per job, e.g. 1 or 4")  # fmt: skip
+    _refuse(path, f, pl.struct("model_id", "service_item").is_duplicated(), "two parts for one model and service item", "one part per model and item")  # fmt: skip
+    return f.with_columns(qty.alias("quantity"))
+
+
 def read_demand(
     path: Path, parts: pl.DataFrame, locations: pl.DataFrame
 ) -> tuple[pl.DataFrame, list[tuple[str, str, str]]]:
@@ -185,15 +197,23 @@ def store_parts_tables(
 
 
 def import_parts_files(
-    lake: Lake, audit: AuditLog, *, parts: Path, locations: Path, demand: Path
+    lake: Lake,
+    audit: AuditLog,
+    *,
+    parts: Path,
+    locations: Path,
+    demand: Path,
+    fitment: Path | None = None,
 ) -> PartsImport:
-    """Check and store an ERP export of the three files; the run goes to the audit log."""
+    """Check and store an ERP export (and the catalogue's fitment); the run is audited."""
     master, places = read_parts(parts), read_locations(locations)
+    frames = {"parts": master, "parts_locations": places}
+    if fitment is not None:
+        frames["parts_fitment"] = read_fitment(fitment, master)
     good, rejects = read_demand(demand, master, places)
+    frames["parts_demand"] = good
     context = CollectionContext(source=f"parts-export:{demand.name}", purpose="parts_planning")
-    result = store_parts_tables(
-        lake, context, {"parts": master, "parts_locations": places, "parts_demand": good}, rejects
-    )
+    result = store_parts_tables(lake, context, frames, rejects)
     record_run(
         audit, context.run_id, "ingest",
         {"source": context.source, "rows": result.rows, "rejected": len(rejects),

@@ -299,6 +299,24 @@ PARTS_DEMAND = TableSpec(
     time_column="month",
 )
 
+PARTS_FITMENT = TableSpec(
+    name="parts_fitment",
+    description=(
+        "Which part serves which service item on which vehicle model (the electronic parts "
+        "catalogue's fitment), with the units a job takes; how vehicle health's wear items "
+        "become part numbers."
+    ),
+    schema=_schema(
+        ("part_number", pa.string(), False),
+        ("model_id", pa.string(), False),
+        ("service_item", pa.string(), False),  # as vehicle health names it: brake_pads_front
+        ("quantity", pa.float64(), False),  # units per job
+    ),
+    key=("model_id", "service_item", "part_number"),
+    vehicle_column=None,
+    time_column="",
+)
+
 PARTS_FLEET_SIGNAL = TableSpec(
     name="parts_fleet_signal",
     description=(
@@ -355,6 +373,7 @@ TABLES: dict[str, TableSpec] = {
         PARTS,
         PARTS_LOCATIONS,
         PARTS_DEMAND,
+        PARTS_FITMENT,
         PARTS_FLEET_SIGNAL,
         QUARANTINE,
     )

@@ -36,6 +36,7 @@ from drivetrain.parts.demand import (
 PURPOSE = "parts_planning"
 TABLES = ("parts", "parts_locations", "parts_demand")
 SIGNAL_TABLE = "parts_fleet_signal"
+FITMENT_TABLE = "parts_fitment"
 DAYS_PER_MONTH = 365.25 / 12
 
 
@@ -48,6 +49,7 @@ class PartsData:
     demand: pl.DataFrame
     signal: pl.DataFrame | None  # None: the lake has no fleet signal
     versions: dict[str, int]
+    fitment: pl.DataFrame | None = None  # part_number, model_id, service_item, quantity
 
     def sources(self) -> list[str]:
         """The tables and versions, as a provenance record lists its sources."""
@@ -73,7 +75,7 @@ def load_parts_data(
         )
     frames: dict[str, pl.DataFrame] = {}
     versions: dict[str, int] = {}
-    names = (*TABLES, SIGNAL_TABLE) if lake.exists(SIGNAL_TABLE) else TABLES
+    names = (*TABLES, *(t for t in (SIGNAL_TABLE, FITMENT_TABLE) if lake.exists(t)))
     for name in names:
         frames[name] = _frame(governed_read(lake, name, context, (), audit=audit))
         if (v := lake.version(name)) is not None:
@@ -84,6 +86,7 @@ def load_parts_data(
         demand=frames["parts_demand"],
         signal=frames.get(SIGNAL_TABLE),
         versions=versions,
+        fitment=frames.get(FITMENT_TABLE),
     )
 
 
