@@ -104,7 +104,7 @@ def parts_tour(settings: Settings, history: WarrantyHistory) -> PartsTour:
     classes = classify(series)
     # where the fleet signal matters: the series of the wave parts, 6 monthly origins
     wave = series.filter(pl.col("unique_id").str.splitn("@", 2).struct.field("field_0").is_in(WAVE_PARTS))  # fmt: skip
-    result = backtest(wave, ["Naive", "IMAPA", AUTO], h=3, n_windows=6, step_size=3)
+    result = backtest(wave, ["Naive", "IMAPA", AUTO], h=3, n_windows=16, step_size=1)
     result = informed_backtest(result, wave, signal)
     scores = score(result).sort("rmse")
     origins = sorted(result.predictions["cutoff"].unique().to_list())
