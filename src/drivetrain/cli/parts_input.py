@@ -26,7 +26,14 @@ from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.principals import principal_named
 from drivetrain.governance.provenance import record_output
 from drivetrain.lake import Lake
-from drivetrain.parts.data import PURPOSE, PartsData, demand_series, load_parts_data, signal_series
+from drivetrain.parts.data import (
+    PURPOSE,
+    PartsData,
+    demand_series,
+    latest_vintage,
+    load_parts_data,
+    signal_series,
+)
 from drivetrain.parts.demand import Frequency, PreparedDemand, prepare_demand
 from drivetrain.settings import Settings
 
@@ -63,12 +70,7 @@ class DemandInput:
 
     def latest_signal(self) -> pl.DataFrame:
         """The newest vintage issued by the end of the history (what a planner has today)."""
-        signal = self.signal()
-        end = self.prepared.series.select(pl.col("ds").max()).item()
-        known = signal.filter(pl.col("issued") <= end)
-        if known.is_empty():
-            raise InputError(f"no fleet signal was issued by the history's end {end}")
-        return known.filter(pl.col("issued") == known["issued"].max())
+        return latest_vintage(self.signal(), self.prepared.series.select(pl.col("ds").max()).item())
 
 
 def read_csv(path: Path, returns_as_zero: bool) -> DemandInput:

@@ -30,6 +30,7 @@ from drivetrain.parts.classify import classify
 from drivetrain.parts.data import (
     PURPOSE,
     demand_series,
+    latest_vintage,
     load_parts_data,
     signal_series,
     stocking_terms,
@@ -115,10 +116,8 @@ def parts_tour(settings: Settings, history: WarrantyHistory) -> PartsTour:
     forecast = forecast_by_class(series, classes, h=ahead)
     level = forecast_by_class(series, classes, h=ahead, menu=FLEET_MENU)
     ends = series.group_by("unique_id").agg(pl.col("ds").max().alias("cutoff"))
-    end = series["ds"].max()
-    latest = signal.filter(pl.col("issued") <= end)
-    latest = latest.filter(pl.col("issued") == latest["issued"].max())
-    informed = combine(level, latest, ends)
+    end = series.select(pl.col("ds").max()).item()
+    informed = combine(level, latest_vintage(signal, end), ends)
     plans = [
         plan_stock(series, f.rename({"forecast": "mean"}), terms, target=0.95).join(
             f.select("unique_id", "model").unique(), on="unique_id", how="left"

@@ -18,6 +18,7 @@ The rest turns the tables into what the forecasting and planning code takes:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 import pyarrow as pa
@@ -144,6 +145,17 @@ def signal_series(data: PartsData) -> pl.DataFrame:
         .agg(pl.col("expected").sum(), pl.col("variance").sum())
         .sort("unique_id", "ds", "issued")
     )
+
+
+def latest_vintage(signal: pl.DataFrame, end: date) -> pl.DataFrame:
+    """The newest vintage of ``signal_series`` issued by ``end`` (what a planner has then)."""
+    known = signal.filter(pl.col("issued") <= end)
+    if known.is_empty():
+        raise InputError(
+            f"no fleet signal was issued by the history's end {end}",
+            hint="plan from history alone, or issue a signal first (drivetrain parts signal)",
+        )
+    return known.filter(pl.col("issued") == known["issued"].max())
 
 
 def stocking_terms(
