@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from drivetrain.errors import InputError
-from drivetrain.warranty.chart_files import (
+from drivetrain.chart_files import (
     DPI,
     FIGSIZE,
     ChartTable,
