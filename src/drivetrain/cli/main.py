@@ -20,6 +20,7 @@ from drivetrain.cli import governance as governance_cli
 from drivetrain.cli import health as health_cli
 from drivetrain.cli import ingest as ingest_cli
 from drivetrain.cli import parts as parts_cli
+from drivetrain.cli import quality as quality_cli
 from drivetrain.cli import warranty as warranty_cli
 from drivetrain.cli.audit import print_explanation
 from drivetrain.cli.copilot import print_copilot_tour
@@ -34,6 +35,7 @@ from drivetrain.cli.output import (
     settings_of,
 )
 from drivetrain.cli.parts_lake import print_parts_tour
+from drivetrain.cli.quality_watch import print_quality_tour
 from drivetrain.cli.warranty_alerts import print_warranty_tour
 from drivetrain.demo import SimulationConfig, SimulationReport, run_simulation
 from drivetrain.demo.can_export import export_vehicle_log
@@ -42,6 +44,7 @@ from drivetrain.demo.copilot_tour import copilot_tour
 from drivetrain.demo.governance_tour import SAMPLE_QUERY, governance_tour
 from drivetrain.demo.health_tour import health_tour
 from drivetrain.demo.parts_tour import parts_tour
+from drivetrain.demo.quality_tour import quality_tour
 from drivetrain.demo.run import DEMO_CAMPAIGN, publish_simulation, run_demo
 from drivetrain.demo.simulator import end_of
 from drivetrain.demo.warranty_tour import warranty_tour
@@ -85,6 +88,7 @@ app.add_typer(governance_cli.app, name="governance")
 app.add_typer(health_cli.app, name="health")
 app.add_typer(warranty_cli.app, name="warranty")
 app.add_typer(parts_cli.app, name="parts")
+app.add_typer(quality_cli.app, name="quality")
 app.add_typer(copilot_cli.docs_app, name="docs")
 app.add_typer(copilot_cli.copilot_app, name="copilot")
 app.command("ask")(copilot_cli.ask)
@@ -555,6 +559,15 @@ def demo(
     with console.status("simulating the parts network, backtesting and planning …"):
         parts = parts_tour(demo_settings, warranty.history)
     print_parts_tour(parts)
+    console.rule("[bold]manufacturing quality")
+    console.print(
+        "[dim]$ drivetrain quality simulate; drivetrain quality capability --as quality; "
+        "drivetrain quality watch --as quality --replay; "
+        "drivetrain quality trace LOT-TH-2402-B --as warranty[/]"
+    )
+    with console.status("charting the plant, watching its stream, tracing the lot …"):
+        quality = quality_tour(demo_settings, warranty.history)
+    print_quality_tour(quality)
     console.rule("[bold]knowledge copilot")
     if docs:
         with console.status("indexing the documentation (all-MiniLM-L6-v2 embeddings) …"):

@@ -79,6 +79,13 @@ regions = ["eu", "us", "kr", "ca", "cn"]
 country = "DE"
 
 [[principal]]
+id = "quality"
+roles = ["quality_engineer"]
+brands = ["*"]
+regions = ["eu", "us", "kr", "ca", "cn"]
+country = "TR"
+
+[[principal]]
 id = "dpo-eu"
 roles = ["data_protection_officer"]
 brands = ["*"]

@@ -13,6 +13,7 @@ PURPOSES: dict[str, str] = {
     "marketing": "offers and communication to the owner",
     "engineering_support": "finding and citing engineering, service and specification documents",
     "parts_planning": "spare-parts demand forecasting, stocking and replenishment",
+    "manufacturing_quality": "process control, capability, supplier quality and part traceability",
 }
 
 

@@ -432,10 +432,35 @@ def vehicles_of(lake: Lake) -> pa.Table:
     return table.filter(pc.is_valid(table["vehicle_id"]))
 
 
+@dataclass(frozen=True, slots=True)
+class BuiltVehicle:
+    """A vehicle of the production records as access control sees it."""
+
+    vehicle_id: str
+    brand: str
+    region: str
+
+
+def built_vehicles(lake: Lake) -> list[BuiltVehicle]:
+    """Every built vehicle (``vehicles_of``) as the population of a governed read."""
+    table = vehicles_of(lake)
+    return [
+        BuiltVehicle(v, b, r)
+        for v, b, r in zip(
+            table["vehicle_id"].to_pylist(),
+            table["brand"].to_pylist(),
+            table["region"].to_pylist(),
+            strict=True,
+        )
+    ]
+
+
 __all__ = [
     "CLAIM_COLUMNS",
     "PRODUCTION_COLUMNS",
+    "BuiltVehicle",
     "RecordImport",
+    "built_vehicles",
     "import_warranty_file",
     "ingest_claims",
     "ingest_production",

@@ -9,45 +9,18 @@ partition column from ``ts``); writers never supply them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pyarrow as pa
 
 from drivetrain.errors import NotFound
+from drivetrain.lake.quality_schemas import QUALITY_TABLES
+from drivetrain.lake.spec import TS, TableSpec, schema_of
 
-TS = pa.timestamp("us", tz="UTC")
-
-
-@dataclass(frozen=True, slots=True)
-class TableSpec:
-    """A lake table: its schema (with derived columns), partitioning and merge key."""
-
-    name: str
-    description: str
-    schema: pa.Schema
-    partition_by: tuple[str, ...] = ()
-    key: tuple[str, ...] = ()
-    derived: dict[str, str] = field(default_factory=dict)
-    vehicle_column: str | None = "vehicle_id"
-    time_column: str = "ts"  # the data's own time; "" when the table has none (quarantine)
-    # why a data subject's erasure leaves the table's rows (a legal duty to keep them);
-    # None: the rows of the subject's period are erased. Exports include them either way.
-    erasure_exempt: str | None = None
-
-    @property
-    def input_schema(self) -> pa.Schema:
-        """The columns a writer supplies: the schema less the derived columns."""
-        return pa.schema([f for f in self.schema if f.name not in self.derived])
-
-
-def _schema(*fields: tuple[str, pa.DataType, bool]) -> pa.Schema:
-    return pa.schema([pa.field(name, dtype, nullable=nullable) for name, dtype, nullable in fields])
-
+__all__ = ["TABLES", "TS", "TableSpec", "table_spec"]
 
 TELEMETRY = TableSpec(
     name="telemetry",
     description="Vehicle signals in long format, one row per (vehicle, time, VSS path).",
-    schema=_schema(
+    schema=schema_of(
         ("vehicle_id", pa.string(), False),
         ("ts", TS, False),
         ("signal", pa.string(), False),
@@ -65,7 +38,7 @@ TELEMETRY_SEALED = TableSpec(
         "Personal signals (location, identity, cabin) sealed with AES-GCM under their "
         "data subjects' key; readable only through a governed read, unreadable once erased."
     ),
-    schema=_schema(
+    schema=schema_of(
         ("vehicle_id", pa.string(), False),
         ("ts", TS, False),
         ("signal", pa.string(), False),
@@ -81,7 +54,7 @@ TELEMETRY_SEALED = TableSpec(
 DTC_EVENTS = TableSpec(
     name="dtc_events",
     description="Diagnostic trouble codes reported by vehicles (SAE J2012 codes).",
-    schema=_schema(
+    schema=schema_of(
         ("vehicle_id", pa.string(), False),
         ("ts", TS, False),
         ("dtc", pa.string(), False),
@@ -100,7 +73,7 @@ TRIPS = TableSpec(
         "One row per driving trip: times, distance and energy. No positions: where a "
         "vehicle went is location data, sealed in telemetry_sealed under consent."
     ),
-    schema=_schema(
+    schema=schema_of(
         ("trip_id", pa.string(), False),
         ("vehicle_id", pa.string(), False),
         ("start_ts", TS, False),
@@ -117,7 +90,7 @@ TRIPS = TableSpec(
 VEHICLES_SNAPSHOT = TableSpec(
     name="vehicles_snapshot",
     description="Daily end-of-day state of each vehicle (odometer, energy, 12 V battery, DTCs).",
-    schema=_schema(
+    schema=schema_of(
         ("vehicle_id", pa.string(), False),
         ("ts", TS, False),
         ("model_id", pa.string(), False),
@@ -137,7 +110,7 @@ VEHICLES_SNAPSHOT = TableSpec(
 SIM_FAULTS = TableSpec(
     name="sim_faults",
     description="Ground truth of faults injected by the fleet simulator, for evaluation.",
-    schema=_schema(
+    schema=schema_of(
         ("vehicle_id", pa.string(), False),
         ("fault", pa.string(), False),
         ("onset_ts", TS, False),
@@ -152,7 +125,7 @@ SIM_FAULTS = TableSpec(
 SIM_BATTERY = TableSpec(
     name="sim_battery",
     description="Ground truth of the simulated traction batteries' state of health, for evaluation.",
-    schema=_schema(
+    schema=schema_of(
         ("vehicle_id", pa.string(), False),
         ("nominal_kwh", pa.float64(), False),
         ("soh_pct", pa.float64(), False),
@@ -172,7 +145,7 @@ SERVICE_EVENTS = TableSpec(
         "Workshop records: what was done to a vehicle and when (repairs, replacements, "
         "codes cleared), from dealer and service systems; vehicles by pseudonym, never VIN."
     ),
-    schema=_schema(
+    schema=schema_of(
         ("vehicle_id", pa.string(), False),
         ("ts", TS, False),
         ("operation", pa.string(), False),
@@ -193,7 +166,7 @@ WARRANTY_CLAIMS = TableSpec(
         "Warranty claims from dealers: repair, mileage, months in service, labour and part "
         "codes, causal part, failure code, cost in the program's currency, technician comment."
     ),
-    schema=_schema(
+    schema=schema_of(
         ("claim_id", pa.string(), False),
         ("vehicle_id", pa.string(), False),
         ("repair_date", pa.date32(), False),
@@ -221,7 +194,7 @@ VEHICLE_PRODUCTION = TableSpec(
         "Production and sales of every vehicle built, connected or not: model, plant, build "
         "and sale dates, market. The vehicles at risk of warranty analytics."
     ),
-    schema=_schema(
+    schema=schema_of(
         ("vehicle_id", pa.string(), False),
         ("brand", pa.string(), False),
         ("model_id", pa.string(), False),
@@ -247,7 +220,7 @@ PARTS = TableSpec(
         "The spare-parts master: part number, what it is, the component it serves, the "
         "older number it supersedes, unit cost, supplier lead time and ABC criticality."
     ),
-    schema=_schema(
+    schema=schema_of(
         ("part_number", pa.string(), False),
         ("description", pa.string(), False),
         ("component", pa.string(), False),  # a warranty component or a maintenance item
@@ -267,7 +240,7 @@ PARTS_LOCATIONS = TableSpec(
         "Where parts are stocked and issued: central and regional warehouses and dealers, "
         "each with the location it is replenished from (dealer -> regional -> central)."
     ),
-    schema=_schema(
+    schema=schema_of(
         ("location_id", pa.string(), False),
         ("kind", pa.string(), False),  # central | regional | dealer
         ("parent_id", pa.string(), True),  # null for a central warehouse
@@ -287,7 +260,7 @@ PARTS_DEMAND = TableSpec(
         "campaigns and counter sales together; 0 where nothing was issued). Aggregated: "
         "no vehicles, not personal data."
     ),
-    schema=_schema(
+    schema=schema_of(
         ("part_number", pa.string(), False),
         ("location_id", pa.string(), False),
         ("month", pa.date32(), False),  # the first day of the month
@@ -306,7 +279,7 @@ PARTS_FITMENT = TableSpec(
         "catalogue's fitment), with the units a job takes; how vehicle health's wear items "
         "become part numbers."
     ),
-    schema=_schema(
+    schema=schema_of(
         ("part_number", pa.string(), False),
         ("model_id", pa.string(), False),
         ("service_item", pa.string(), False),  # as vehicle health names it: brake_pads_front
@@ -324,7 +297,7 @@ PARTS_FLEET_SIGNAL = TableSpec(
         "and their variance, by source (repairs, due maintenance, campaigns, vehicle health, "
         "warranty projections), one vintage per issue date. Aggregated: not personal data."
     ),
-    schema=_schema(
+    schema=schema_of(
         ("part_number", pa.string(), False),
         ("location_id", pa.string(), False),
         ("month", pa.date32(), False),  # the first day of the month foreseen
@@ -341,7 +314,7 @@ PARTS_FLEET_SIGNAL = TableSpec(
 QUARANTINE = TableSpec(
     name="quarantine",
     description="Rows refused on the way in, with the reason and where they came from.",
-    schema=_schema(
+    schema=schema_of(
         ("run_id", pa.string(), False),
         ("ts", TS, False),
         ("target_table", pa.string(), False),
@@ -375,6 +348,7 @@ TABLES: dict[str, TableSpec] = {
         PARTS_DEMAND,
         PARTS_FITMENT,
         PARTS_FLEET_SIGNAL,
+        *QUALITY_TABLES,
         QUARANTINE,
     )
 }

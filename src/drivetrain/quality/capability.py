@@ -37,37 +37,37 @@ Cp/Cpk, no Cpm, no intervals — each absence is said in ``notes``.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Literal, TypeAlias
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 from scipy import special, stats
 
 from drivetrain.errors import InputError
+from drivetrain.quality.capability_input import (
+    FloatArray,
+    Labels,
+    Method,
+    Values,
+    Within,
+    as_values,
+    check_options,
+    check_specs,
+    subgroup_codes,
+)
 from drivetrain.quality.capability_nonnormal import (
     AD_MIN_N,
-    DISTRIBUTIONS,
     PERCENTILE_MIN_N,
     Distribution,
     Normality,
     anderson_darling,
     non_normal_indices,
 )
-from drivetrain.quality.constants import MAX_RANGE_SIZE, c4, d2
+from drivetrain.quality.capability_sigma import Sigma, within_sigma
 
 __all__ = ["Capability", "Interval", "Normality", "capability_table", "process_capability"]
-
-Within = Literal["pooled", "rbar", "sbar", "mrbar"]
-Method = Literal["auto", "normal", "percentile", "fit"]
-Values: TypeAlias = Sequence[float] | npt.NDArray[Any] | pl.Series
-Labels: TypeAlias = Sequence[Hashable] | npt.NDArray[Any] | pl.Series | int
-FloatArray = npt.NDArray[np.float64]
-_WITHIN = ("pooled", "rbar", "sbar", "mrbar")
-_METHODS = ("auto", "normal", "percentile", "fit")
-_SBAR_FACTOR = ((2, 0.88), (3, 0.92), (4, 0.94), (5, 0.95), (7, 0.96), (9, 0.97), (17, 0.98))
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,197 +113,6 @@ class Capability:
     observed_ppm: float  # outside the specification in the data, per million
     normality: Normality
     notes: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Sigma:
-    value: float
-    df: float | None  # degrees of freedom for the intervals; None when unknown
-
-
-def _is_number(v: object) -> bool:
-    return (
-        isinstance(v, int | float | np.integer | np.floating)
-        and not isinstance(v, bool | np.bool_)
-        and math.isfinite(v)
-    )
-
-
-def _not_finite(count: int, total: int, first: int, shown: object) -> InputError:
-    return InputError(
-        f"{count} of {total} values are not finite numbers (the first, at position {first}, "
-        f"is {shown!r})",
-        hint="correct or remove them before computing capability; none is dropped silently",
-    )
-
-
-def _finite(array: FloatArray) -> FloatArray:
-    bad = np.flatnonzero(~np.isfinite(array))
-    if bad.size:
-        raise _not_finite(int(bad.size), int(array.size), int(bad[0]), float(array[bad[0]]))
-    return array
-
-
-def _as_values(values: Values) -> FloatArray:
-    if isinstance(values, pl.Series) and values.dtype.is_numeric():
-        return _finite(values.cast(pl.Float64).to_numpy())  # a null becomes NaN
-    if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
-        return _finite(values.astype(np.float64).ravel())
-    items: list[Any] = (
-        values.ravel().tolist() if isinstance(values, np.ndarray)
-        else values.to_list() if isinstance(values, pl.Series)
-        else list(values)
-    )  # fmt: skip
-    bad = [i for i, v in enumerate(items) if not _is_number(v)]
-    if bad:
-        raise _not_finite(len(bad), len(items), bad[0], items[bad[0]])
-    return np.asarray(items, dtype=np.float64)
-
-
-def _subgroup_codes(subgroups: Labels | None, n: int) -> npt.NDArray[np.intp] | None:
-    if subgroups is None:
-        return None
-    if isinstance(subgroups, bool):
-        raise InputError(
-            f"subgroups={subgroups} is neither labels nor a subgroup size",
-            hint="pass one label per value, a size such as 5, or None",
-        )
-    if isinstance(subgroups, int | np.integer):
-        if subgroups < 1:
-            raise InputError(
-                f"subgroups={subgroups} is not a subgroup size of 1 or more",
-                hint="pass the number of consecutive values per subgroup, or labels",
-            )
-        return np.arange(n, dtype=np.intp) // int(subgroups)
-    labels: Sequence[Hashable] = (
-        subgroups.tolist() if isinstance(subgroups, np.ndarray)
-        else subgroups.to_list() if isinstance(subgroups, pl.Series)
-        else subgroups
-    )  # fmt: skip
-    if len(labels) != n:
-        raise InputError(
-            f"{len(labels)} subgroup labels for {n} values",
-            hint="give one label per value, in the same order",
-        )
-    seen: dict[Hashable, int] = {}
-    codes = np.empty(n, dtype=np.intp)
-    for i, label in enumerate(labels):
-        if label is None or (isinstance(label, float) and math.isnan(label)):
-            raise InputError(
-                f"the subgroup label at position {i} is missing",
-                hint="label every value's subgroup, or pass subgroups=None for individual values",
-            )
-        codes[i] = seen.setdefault(label, len(seen))
-    return codes
-
-
-def _describe_sizes(sizes: npt.NDArray[np.int64]) -> str:
-    found, counts = np.unique(sizes, return_counts=True)
-    return ", ".join(f"{c} of {s}" for s, c in zip(found[::-1], counts[::-1], strict=True))
-
-
-def _within_sigma(
-    x: FloatArray, codes: npt.NDArray[np.intp] | None, within: Within, notes: list[str]
-) -> _Sigma:
-    sizes = np.bincount(codes) if codes is not None else np.ones(x.size, dtype=np.int64)
-    if sizes.max() == 1:  # individual values
-        if within in ("rbar", "sbar"):
-            raise InputError(
-                f"within={within!r} needs subgroups of two or more values; these are "
-                "individual values",
-                hint="pass subgroups= (labels or a size), or leave within= at its default for "
-                "the moving-range estimate",
-            )
-        notes.append("individual values: sigma within is MR̄/d2(2) of consecutive values")
-        return _Sigma(float(np.abs(np.diff(x)).mean()) / d2(2), x.size - 1.0)
-    assert codes is not None
-    if within == "mrbar":
-        raise InputError(
-            f"within='mrbar' is for individual values; these are in subgroups of up to "
-            f"{sizes.max()}",
-            hint="use within='pooled', 'rbar' or 'sbar', or drop subgroups=",
-        )
-    means = np.bincount(codes, weights=x) / sizes
-    squares = np.bincount(codes, weights=(x - means[codes]) ** 2)
-    k = sizes.size
-    if within == "pooled":
-        df = int((sizes - 1).sum())
-        if (ones := int((sizes == 1).sum())) > 0:
-            notes.append(f"{ones} subgroup(s) of one value add no within-subgroup freedom")
-        return _Sigma(math.sqrt(squares.sum() / df) / c4(df + 1), float(df))
-    if within == "rbar":
-        if np.unique(sizes).size > 1:
-            raise InputError(
-                f"within='rbar' needs subgroups of equal size; these have {_describe_sizes(sizes)}"
-                " values",
-                hint="use within='pooled', which weighs each subgroup by its degrees of freedom",
-            )
-        m = int(sizes[0])
-        if m > MAX_RANGE_SIZE:
-            raise InputError(
-                f"within='rbar' has no d2 for subgroups of {m}", hint="use within='pooled'"
-            )
-        ordered = x[np.argsort(codes, kind="stable")]
-        starts = np.arange(0, x.size, m)
-        ranges = np.maximum.reduceat(ordered, starts) - np.minimum.reduceat(ordered, starts)
-        return _Sigma(float(ranges.mean()) / d2(m), 0.9 * k * (m - 1))
-    if (ones := int((sizes == 1).sum())) > 0:
-        raise InputError(
-            f"within='sbar' needs two or more values in every subgroup; {ones} of {k} hold one",
-            hint="use within='pooled', where a subgroup of one simply adds no information",
-        )
-    spread = np.sqrt(squares / (sizes - 1)) / np.array([c4(int(m)) for m in sizes])
-    mean_size = x.size / k
-    factor = next((f for top, f in _SBAR_FACTOR if round(mean_size) <= top), 0.99)
-    factor = 1.0 if mean_size >= 65 else factor
-    return _Sigma(float(spread.mean()), factor * k * (mean_size - 1.0))
-
-
-def _check_specs(
-    lsl: float | None, usl: float | None, target: float | None
-) -> tuple[float | None, float | None, float | None]:
-    for name, v in (("lsl", lsl), ("usl", usl), ("target", target)):
-        if v is not None and not _is_number(v):
-            raise InputError(
-                f"{name}={v!r} is not a finite number",
-                hint="pass a number, or None when there is no such limit",
-            )
-    lo, hi = (None if v is None else float(v) for v in (lsl, usl))
-    if lo is None and hi is None:
-        raise InputError(
-            "no specification limit: capability compares the process with its specification",
-            hint="pass lsl=, usl= or both",
-        )
-    if lo is not None and hi is not None and lo >= hi:
-        raise InputError(
-            f"lsl={lo:g} is not below usl={hi:g}", hint="check the limits and their order"
-        )
-    if target is None:
-        return lo, hi, None if lo is None or hi is None else (lo + hi) / 2.0
-    t = float(target)
-    if (lo is not None and t < lo) or (hi is not None and t > hi):
-        raise InputError(
-            f"target={t:g} lies outside the specification [{lo}, {hi}]",
-            hint="the target must lie within the limits; check its units and the limits",
-        )
-    return lo, hi, t
-
-
-def _check_options(
-    within: str, method: str, distribution: str | None, level: float, alpha: float
-) -> None:
-    if within not in _WITHIN:
-        raise InputError(f"within={within!r} is unknown", hint=f"use one of {', '.join(_WITHIN)}")
-    if method not in _METHODS:
-        raise InputError(f"method={method!r} is unknown", hint=f"use one of {', '.join(_METHODS)}")
-    if distribution is not None and (method != "fit" or distribution not in DISTRIBUTIONS):
-        raise InputError(
-            f"distribution={distribution!r} with method={method!r}",
-            hint=f"distribution= takes {', '.join(DISTRIBUTIONS)} and needs method='fit'",
-        )
-    for name, v in (("level", level), ("alpha", alpha)):
-        if not (_is_number(v) and 0.0 < v < 1.0):
-            raise InputError(f"{name}={v!r} is not a probability", hint="use e.g. 0.95 / 0.05")
 
 
 def _indices(
@@ -354,8 +163,8 @@ def process_capability(
     smallest A², else the empirical percentiles when there are 741 values or more, else it
     refuses. Nothing is dropped or guessed: bad input raises InputError saying what to do.
     """
-    _check_options(within, method, distribution, level, alpha)
-    lo, hi, t = _check_specs(lsl, usl, target)
+    check_options(within, method, distribution, level, alpha)
+    lo, hi, t = check_specs(lsl, usl, target)
     if isinstance(values, np.ndarray) and values.ndim == 2:
         if subgroups is not None:
             raise InputError(
@@ -363,7 +172,7 @@ def process_capability(
                 hint="drop subgroups=, or pass the values flat with their labels",
             )
         subgroups = values.shape[1]
-    x = _as_values(values)
+    x = as_values(values)
     n = int(x.size)
     if n < 2:
         raise InputError(f"{n} value(s): capability needs at least 2", hint="collect more data")
@@ -372,28 +181,13 @@ def process_capability(
             f"all {n} values equal {x[0]:g}, so the process spread is zero and no index exists",
             hint="the gauge resolution is probably too coarse for the tolerance; measure finer",
         )
-    codes = _subgroup_codes(subgroups, n)
+    codes = subgroup_codes(subgroups, n)
     notes: list[str] = []
     mean, median, s = float(x.mean()), float(np.median(x)), float(x.std(ddof=1))
     normality = anderson_darling(x, alpha)
     if n < AD_MIN_N:
         notes.append(f"n = {n} < {AD_MIN_N}: the normality test has little power")
-    if sigma_within is not None:
-        if not (_is_number(sigma_within) and sigma_within > 0):
-            raise InputError(
-                f"sigma_within={sigma_within!r} is not a positive number",
-                hint="pass the short-term standard deviation (e.g. a chart's Phase I R̄/d2), "
-                "or None to estimate it from the subgroups",
-            )
-        sigma = _Sigma(float(sigma_within), None)
-        notes.append("sigma_within was given: no Cp/Cpk intervals (its freedom is unknown)")
-    else:
-        sigma = _within_sigma(x, codes, within, notes)
-    if sigma.value <= 0.0:
-        raise InputError(
-            "the within-subgroup spread is zero: every subgroup holds identical values",
-            hint="measure finer, or pass sigma_within= from a chart's Phase I",
-        )
+    sigma = within_sigma(x, codes, within, sigma_within, notes)
     if lo is None or hi is None:
         notes.append("one-sided specification: Cp and Pp undefined")
     chosen = _resolve_method(method, normality, x)
@@ -436,7 +230,7 @@ def _resolve_method(method: Method, normality: Normality, x: FloatArray) -> str:
     )
 
 
-def _normal(common: dict[str, Any], sigma: _Sigma, level: float, notes: list[str]) -> Capability:
+def _normal(common: dict[str, Any], sigma: Sigma, level: float, notes: list[str]) -> Capability:
     n, mean, s = common["n"], common["mean"], common["sigma_overall"]
     lo, hi, t = common["lsl"], common["usl"], common["target"]
     cp, cpl, cpu, cpk = _indices(mean, sigma.value, lo, hi)

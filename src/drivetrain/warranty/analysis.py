@@ -28,7 +28,7 @@ from drivetrain.governance.access import AccessContext, AccessEnforcer, VehicleR
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.governed_read import governed_read
 from drivetrain.governance.provenance import record_output
-from drivetrain.ingest.warranty_records import vehicles_of
+from drivetrain.ingest.warranty_records import built_vehicles
 from drivetrain.lake import Lake
 from drivetrain.warranty.alerts import WarrantyAlert, build_alerts
 from drivetrain.warranty.claims_table import life_ages, with_build_month
@@ -38,13 +38,6 @@ from drivetrain.warranty.reliability import DISTRIBUTIONS, Distribution, LifeFit
 PURPOSE = "warranty"
 _BUILD_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 TABLES = ("vehicle_production", "warranty_claims")
-
-
-@dataclass(frozen=True, slots=True)
-class _Scope:
-    vehicle_id: str
-    brand: str
-    region: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,16 +74,7 @@ def load_warranty_data(
             hint="import them with 'drivetrain warranty import production.csv --production' "
             "(or run 'drivetrain demo')",
         )
-    scope_table = vehicles_of(lake)
-    population: list[VehicleRecordLike] = [
-        _Scope(v, b, r)
-        for v, b, r in zip(
-            scope_table["vehicle_id"].to_pylist(),
-            scope_table["brand"].to_pylist(),
-            scope_table["region"].to_pylist(),
-            strict=True,
-        )
-    ]
+    population: list[VehicleRecordLike] = list(built_vehicles(lake))
     versions: dict[str, int] = {}
     frames: dict[str, pl.DataFrame] = {}
     for name in TABLES:

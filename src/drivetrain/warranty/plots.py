@@ -32,7 +32,6 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from drivetrain.errors import InputError
 from drivetrain.chart_files import (
     DPI,
     FIGSIZE,
@@ -40,6 +39,7 @@ from drivetrain.chart_files import (
     output_format,
     save_chart,
 )
+from drivetrain.errors import InputError
 from drivetrain.warranty.claims_table import require_columns
 from drivetrain.warranty.reliability import LifeFit
 
