@@ -139,6 +139,8 @@ def test_demo_runs_in_a_fresh_directory_and_refuses_foreign_ones(tmp_path: Path)
     assert "detector first raised it on 2024-" in out
     assert "parts planning" in out and "auto+fleet" in out and "history alone" in out
     assert "superseded series were" in out
+    assert "manufacturing quality" in out and "ALERT" in out and "TH-OPEN at ST130" in out
+    assert "LOT-TH-2402-B" in out and "CH-TORQUE at ST110" in out
     verified = runner.invoke(app, ["--data-dir", str(target), "audit", "verify", "--json"])
     assert verified.exit_code == 0, verified.stderr
     code, _, err = invoke(
