@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 from scipy import stats
+from scipy import stats as scipy_stats
 from statsmodels.stats.proportion import proportion_confint
 
 from drivetrain.errors import InputError
@@ -242,10 +243,28 @@ def test_lot_trend_flags_a_planted_bad_lot_and_no_clean_one() -> None:
     row = points.filter(pl.col("lot") == planted).row(0, named=True)
     group = lots.filter(pl.col("supplier") == "acme", pl.col("part_number") == "P2")
     p_bar = group["defective"].sum() / group["inspected"].sum()
-    ucl = p_bar + 3 * math.sqrt(p_bar * (1 - p_bar) / row["inspected"])
+    # the probability limit: the largest count whose upper tail is within a 3σ normal tail
+    n = row["inspected"]
+    ucl = scipy_stats.binom.isf(scipy_stats.norm.sf(3), n, p_bar) / n
     assert row["center_ppm"] == pytest.approx(p_bar * 1e6)
     assert row["ucl_ppm"] == pytest.approx(ucl * 1e6)
     assert row["lcl_ppm"] == 0.0  # p̄ − 3σ < 0 at these rates
+
+
+def test_two_defectives_in_a_small_sample_of_a_good_supplier_are_not_a_signal() -> None:
+    # p̄ = 700 PPM, 315 inspected: the normal UCL is p̄ + 3σ = 5,413 PPM, under the 6,349 PPM
+    # of a lot with two defectives, which is no rare event (P(X ≥ 2) = 2.1 %)
+    rows = [("s", "p", f"L{k}", k, 315, 0) for k in range(30)]
+    rows[5] = ("s", "p", "L5", 5, 315, 2)
+    rows[9] = ("s", "p", "L9", 9, 315, 2)
+    rows[20] = ("s", "p", "L20", 20, 315, 2)
+    rows[25] = ("s", "p", "L25", 25, 315, 1)
+    lots = pl.DataFrame(rows, schema=["supplier", "part_number", "lot", "received_date", "inspected", "defective"], orient="row")  # fmt: skip
+    p_bar = 7 / (30 * 315)
+    assert p_bar + 3 * math.sqrt(p_bar * (1 - p_bar) / 315) < 2 / 315  # normal limit: flagged
+    assert lot_trend(lots).flagged().is_empty()
+    rows[12] = ("s", "p", "L12", 12, 315, 9)  # 28,571 PPM, as the bad thermostat lot
+    assert lot_trend(pl.DataFrame(rows, schema=lots.columns, orient="row")).flagged()["lot"].to_list() == ["L12"]  # fmt: skip
 
 
 def test_lot_trend_sees_a_supplier_getting_worse() -> None:

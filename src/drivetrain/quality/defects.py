@@ -12,8 +12,12 @@
   part, …) with the exact Clopper–Pearson interval (Clopper & Pearson,
   Biometrika 26, 1934) from beta quantiles.
 - ``lot_trend``: per supplier × part, lot-by-lot PPM in received order, each
-  lot judged against p-chart limits with its own sample size, p̄ ± 3√(p̄(1−p̄)/nᵢ)
-  (Montgomery, *Introduction to Statistical Quality Control*, §7.2.2), and a
+  lot judged against its own sample size's upper p-chart limit, as a probability
+  limit: the lot is above it when P(X ≥ dᵢ | nᵢ, p̄) is below the tail of a 3σ
+  normal limit (0.135 %) — with a few defectives per few hundred units the
+  normal p̄ + 3√(p̄(1−p̄)/nᵢ) would flag lots with two (Montgomery, *Introduction
+  to Statistical Quality Control*, §7.2.2 on probability limits); ``lcl_ppm`` is
+  the normal one, clipped at 0. And a
   Mann–Kendall trend test with Sen's slope (Mann, Econometrica 13, 1945;
   Kendall, *Rank Correlation Methods*, 1975; Sen, JASA 63, 1968).
 
@@ -306,9 +310,20 @@ def lot_trend(
             ppm=pl.col(defective) / pl.col(inspected) * 1e6,
             center_ppm=p_bar * 1e6,
             lcl_ppm=(p_bar - spread).clip(lower_bound=0.0) * 1e6,
-            ucl_ppm=(p_bar + spread) * 1e6,
+            _p_bar=p_bar,
         )
-        .with_columns(above_ucl=pl.col("ppm") > pl.col("ucl_ppm"))
+    )
+    # Probability limits: the exact binomial tail of a kσ normal limit. With a few
+    # defectives in a few hundred units the normal approximation's UCL sits below two
+    # defectives and flags ordinary lots; the binomial limit does not.
+    tail = float(stats.norm.sf(sigma))
+    n = points[inspected].to_numpy().astype(np.int64)
+    d = points[defective].to_numpy().astype(np.int64)
+    p0 = points["_p_bar"].to_numpy()
+    limit = stats.binom.isf(tail, n, p0)  # the largest count still within the limit
+    points = points.drop("_p_bar").with_columns(
+        ucl_ppm=pl.Series(limit / n * 1e6),
+        above_ucl=pl.Series(stats.binom.sf(d - 1, n, p0) < tail),
     )
     rows = []
     for group in points.partition_by(keys, maintain_order=True, as_dict=False):
