@@ -139,3 +139,18 @@ def test_string_timestamps_from_a_message_are_taken_and_naive_ones_refused() -> 
     naive = live.with_columns(pl.col("ts").dt.replace_time_zone(None))
     with pytest.raises(Exception, match="UTC"):
         watch.feed(naive)
+
+
+@pytest.mark.parametrize("seed", [6, 8, 9])
+def test_alert_episodes_do_not_depend_on_the_batch_size(seed: int) -> None:
+    m, chars, config = plant(seed)
+    live = m.filter(pl.col("ts") >= config.monitor_from).sort("ts")
+
+    def alerts(batch: int) -> list[tuple[str, int, int]]:
+        watch = watch_of(m, chars, config, rules="nelson")
+        found = []
+        for start in range(0, live.height, batch):
+            found += watch.feed(live.slice(start, batch)).alerts
+        return [(a.characteristic_id, a.subgroup, a.repeats) for a in found]
+
+    assert alerts(20) == alerts(live.height) == alerts(200)  # an hour, all, ten hours

@@ -100,6 +100,12 @@ def factor(function: Callable[[int], float], sizes: Matrix) -> Matrix:
     """A chart constant for every subgroup size in a matrix (NaN stays NaN)."""
     out = np.full(sizes.shape, np.nan)
     finite = ~np.isnan(sizes)
+    if not finite.any():
+        return out
+    low, high = np.nanmin(sizes), np.nanmax(sizes)
+    if low == high:  # one subgroup size, the usual case: no sort of the whole matrix
+        out[finite] = function(int(low))
+        return out
     for n in np.unique(sizes[finite]):
         out[sizes == n] = function(int(n))
     return out

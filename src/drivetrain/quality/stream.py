@@ -161,6 +161,8 @@ class QualityWatch:
             complete, self.pending = self._complete(pending)
             for kind, frame in complete.group_by("chart", maintain_order=True):
                 self._judge(str(kind[0]), frame, step)
+            step.alerts.sort(key=lambda a: (a.first_ts, a.characteristic_id))
+            step.repeats.sort(key=lambda a: (a.first_ts, a.characteristic_id))
         return step
 
     def _admit(self, batch: pl.DataFrame, step: WatchStep) -> pl.DataFrame:
@@ -239,20 +241,26 @@ class QualityWatch:
         step.subgroups += primary.height
         for key, value in primary.sort(KEY, "subgroup").select(KEY, "value").iter_rows():
             self.recent.setdefault(key, deque(maxlen=RECENT)).append(float(value))
-        flagged = {(r[KEY], r["subgroup"]): r for r in result.signals().iter_rows(named=True)}
-        clean = primary.filter(~pl.col("signal")).select(KEY, "subgroup").sort("subgroup")
-        for key, subgroup in clean.iter_rows():
-            if key in self.open and (key, subgroup) not in flagged:
-                self.quiet[key] = self.quiet.get(key, 0) + 1
-                if self.quiet[key] >= self.quiet_after:
-                    del self.open[key]
+        flagged: dict[tuple[str, int], dict[str, Any]] = {}
+        for r in result.signals().iter_rows(named=True):  # primary first: it names the alert
+            flagged.setdefault((r[KEY], r["subgroup"]), r)
         parts = frame.group_by(KEY, "subgroup").agg(
-            pl.col("ts").min().alias("first_ts"), pl.col("ts").max().alias("last_ts"),
+            pl.col("ts").min().alias("first_ts"),
+            pl.col("ts").max().alias("last_ts"),
             pl.col("lot_id").drop_nulls().unique().sort().alias("lots"),
             pl.col("part_serial").alias("serials"),
-        )  # fmt: skip
+        )
         evidence = {(r[KEY], r["subgroup"]): r for r in parts.iter_rows(named=True)}
-        for (key, subgroup), point in sorted(flagged.items(), key=lambda item: item[0][1]):
+        # each characteristic's subgroups in order, so an episode closes (or not) exactly as
+        # it would have with one subgroup per feed
+        for key, subgroup in primary.select(KEY, "subgroup").sort(KEY, "subgroup").iter_rows():
+            point = flagged.get((key, subgroup))
+            if point is None:
+                if key in self.open:
+                    self.quiet[key] = self.quiet.get(key, 0) + 1
+                    if self.quiet[key] >= self.quiet_after:
+                        del self.open[key]
+                continue
             alert = self._alert(kind, point, evidence[(key, subgroup)])
             self.quiet[key] = 0
             if key in self.open:
