@@ -231,7 +231,7 @@ def read_measurements(
         .then(pl.lit("no part serial"))
         .when(~pl.col("shift").is_in(SHIFTS))
         .then(pl.lit("shift is not A, B or C"))
-        .when(value.n_unique().over("characteristic_id", "part_serial", "ts") > 1)
+        .when(value.n_unique().over("characteristic_id", "part_serial", _ts("ts")) > 1)
         .then(pl.lit("the same part measured at the same time with two values"))
     )  # fmt: skip
     good, rejects = _split(path, f, reason, "quality_measurements")
