@@ -34,7 +34,7 @@ from drivetrain.governance.pseudonyms import PseudonymKey
 from drivetrain.ingest.quality_records import QualityImport, import_quality_files
 from drivetrain.ingest.warranty_records import import_warranty_file
 from drivetrain.lake import Lake
-from drivetrain.quality.charts import CHARTS, control_chart
+from drivetrain.quality.charts import CHARTS, control_chart, signals_of
 from drivetrain.quality.data import PURPOSE, PlantData, load_plant_data, measurement_subgroups
 from drivetrain.quality.defects import lot_trend, pareto, supplier_ppm
 from drivetrain.quality.sampling import oc_curve, single_sampling_plan
@@ -188,15 +188,12 @@ def chart_command(
         later = grouped.filter(pl.col("ts") >= cutoff)
         if later.height:
             points = pl.concat([points, result.monitor(later.select("characteristic_id", "subgroup", "value")).points])  # fmt: skip
-    flagged = points.filter(pl.col("signal"))
-    from drivetrain.quality.charts import signals_of
-
     signals = signals_of(points)
     params = result.parameters.row(0, named=True)
     output = record(settings, data, principal, "quality_chart", {
         "characteristic_id": characteristic, "chart": kind, "rules": list(result.options.rules),
         "phase1_until": phase1_until, "center": params["center"], "sigma": params["sigma"],
-        "phase1_subgroups": params["used"], "signals": flagged.height,
+        "phase1_subgroups": params["used"], "signals": signals.height,
     })  # fmt: skip
     if plot is not None:
         from drivetrain.quality.plots import control_chart_plot

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import polars as pl
-import pyarrow as pa
 import typer
 
 from drivetrain.cli.output import console, print_json, print_table, settings_of
@@ -21,7 +21,7 @@ from drivetrain.governance.principals import principal_named
 from drivetrain.governance.provenance import record_output
 from drivetrain.ingest.sink import CollectionContext, quarantine_records
 from drivetrain.ingest.warranty_records import built_vehicles
-from drivetrain.lake import Lake
+from drivetrain.lake import Lake, polars_frame
 from drivetrain.quality.data import PURPOSE, load_plant_data, measurement_subgroups
 from drivetrain.quality.field import lot_field_rates
 from drivetrain.quality.stream import QualityAlert, QualityWatch, provenance_recorder
@@ -154,7 +154,7 @@ def watch_command(
     alerts: list[QualityAlert] = []
     quarantine = CollectionContext(source=f"quality-watch:{'replay' if replay else 'mqtt' if mqtt else drop}", purpose=PURPOSE)  # fmt: skip
     counts = {"measurements": 0, "subgroups": 0, "refused": 0, "repeats": 0}
-    with console.status("watching …") if not as_json else _null():
+    with console.status("watching …") if not as_json else nullcontext():
         for frame, refused in batches:
             step = watch.feed(frame) if frame.height else None
             records = list(refused)
@@ -176,14 +176,6 @@ def watch_command(
     print_table("watch", ("", "value"), [(k, f"{v:,}") for k, v in counts.items()] + [("alerts", len(alerts))])  # fmt: skip
 
 
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None
-
-
 def _alert_json(alert: QualityAlert) -> dict[str, Any]:
     return {
         "alert_id": alert.alert_id, "characteristic_id": alert.characteristic_id,
@@ -192,12 +184,6 @@ def _alert_json(alert: QualityAlert) -> dict[str, Any]:
         "first_ts": alert.first_ts, "last_ts": alert.last_ts, "value": alert.value,
         "lcl": alert.lcl, "ucl": alert.ucl, "lots": list(alert.lots), "repeats": alert.repeats,
     }  # fmt: skip
-
-
-def _frame(table: pa.Table) -> pl.DataFrame:
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
 
 
 def trace_command(
@@ -226,8 +212,10 @@ def trace_command(
         principal_named(settings.resolved_principals_file, principal), "warranty"
     )
     scope = built_vehicles(lake)
-    genealogy = _frame(governed_read(lake, "vehicle_build_parts", context, scope, audit=audit))
-    claims = _frame(governed_read(lake, "warranty_claims", context, scope, ["vehicle_id", "part_number"], audit=audit))  # fmt: skip
+    genealogy = polars_frame(
+        governed_read(lake, "vehicle_build_parts", context, scope, audit=audit)
+    )
+    claims = polars_frame(governed_read(lake, "warranty_claims", context, scope, ["vehicle_id", "part_number"], audit=audit))  # fmt: skip
     rates = lot_field_rates(genealogy, claims, part_number=part)
     mine = rates.filter(pl.col("lot_id") == lot)
     if mine.is_empty():
@@ -290,6 +278,8 @@ def print_quality_tour(tour: QualityTour) -> None:
     for r in tour.flagged_lots.iter_rows(named=True):
         console.print(f"incoming inspection: lot {r['lot_id']} of {r['supplier']} at {r['ppm']:,.0f} PPM, above its limit of {r['ucl_ppm']:,.0f}")  # fmt: skip
     if tour.field_rates is not None:
-        print_field(tour.field_rates, set(tour.field_rates.filter(pl.col("alerted"))["lot_id"].to_list()))
+        print_field(
+            tour.field_rates, set(tour.field_rates.filter(pl.col("alerted"))["lot_id"].to_list())
+        )
     for path in tour.charts:
         console.print(f"chart: {path}")

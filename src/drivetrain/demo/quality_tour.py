@@ -32,11 +32,12 @@ from drivetrain.governance.principals import principal_named
 from drivetrain.governance.pseudonyms import PseudonymKey
 from drivetrain.ingest.quality_records import QualityImport, import_quality_files
 from drivetrain.ingest.warranty_records import built_vehicles
-from drivetrain.lake import Lake
+from drivetrain.lake import Lake, polars_frame
 from drivetrain.quality.capability import capability_table
 from drivetrain.quality.data import PURPOSE, PlantData, load_plant_data, measurement_subgroups
 from drivetrain.quality.defects import lot_trend, pareto
 from drivetrain.quality.field import lot_field_rates
+from drivetrain.quality.plots import control_chart_plot
 from drivetrain.quality.stream import QualityAlert, QualityWatch, provenance_recorder
 from drivetrain.settings import Settings
 
@@ -78,12 +79,6 @@ def simulate_plant(
     )
     files = write_plant_csv(history, out_dir)
     return history, import_quality_files(lake, audit, pseudonyms, files)
-
-
-def _frame(table: object) -> pl.DataFrame:
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
 
 
 def _limits(characteristics: pl.DataFrame) -> pl.DataFrame:
@@ -149,7 +144,7 @@ def quality_tour(
         plant.lot_switch, config.drift_start, before, after, flagged,
         field_rates=_field(settings, lake, audit, alerts),
     )  # fmt: skip
-    tour.charts = _charts(data, watch, tour, out)
+    tour.charts = _charts(watch, tour, out)
     return tour
 
 
@@ -163,8 +158,10 @@ def _field(
     who = principal_named(settings.resolved_principals_file, FIELD_PRINCIPAL)
     context = AccessContext(who, "warranty")
     scope = built_vehicles(lake)
-    genealogy = _frame(governed_read(lake, "vehicle_build_parts", context, scope, audit=audit))
-    claims = _frame(
+    genealogy = polars_frame(
+        governed_read(lake, "vehicle_build_parts", context, scope, audit=audit)
+    )
+    claims = polars_frame(
         governed_read(
             lake, "warranty_claims", context, scope, ["vehicle_id", "part_number"], audit=audit
         )
@@ -173,15 +170,11 @@ def _field(
     return rates.with_columns(pl.col("lot_id").is_in(lots).alias("alerted"))
 
 
-def _charts(data: PlantData, watch: QualityWatch, tour: QualityTour, out: Path) -> list[Path]:
-    try:
-        from drivetrain.quality import plots
-    except ImportError:  # pragma: no cover - the plots module is optional for the tour
-        return []
+def _charts(watch: QualityWatch, tour: QualityTour, out: Path) -> list[Path]:
+    """The control charts of the first two alerts, Phase I and the streamed Phase II."""
     paths: list[Path] = []
     for alert in tour.alerts[:2]:
-        points = watch.points(alert.characteristic_id)
         path = out / f"{alert.characteristic_id.lower()}-chart.png"
-        paths.append(plots.control_chart_plot(points, path, title=f"{alert.characteristic_id} at {alert.station_id}"))  # fmt: skip
-    del data
+        title = f"{alert.characteristic_id} at {alert.station_id}"
+        paths.append(control_chart_plot(watch.points(alert.characteristic_id), path, title=title))
     return paths

@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
-import pyarrow as pa
 
 from drivetrain.errors import InputError, NotFound
 from drivetrain.governance.access import AccessContext
 from drivetrain.governance.governed_read import AuditSink, governed_read
-from drivetrain.lake import Lake
+from drivetrain.lake import Lake, polars_frame
 from drivetrain.parts.demand import (
     NegativePolicy,
     PreparedDemand,
@@ -57,11 +56,6 @@ class PartsData:
         return [f"lake:{name}@v{v}" for name, v in sorted(self.versions.items())]
 
 
-def _frame(table: pa.Table) -> pl.DataFrame:
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
-
 
 def load_parts_data(
     lake: Lake, context: AccessContext, *, audit: AuditSink | None = None
@@ -78,7 +72,7 @@ def load_parts_data(
     versions: dict[str, int] = {}
     names = (*TABLES, *(t for t in (SIGNAL_TABLE, FITMENT_TABLE) if lake.exists(t)))
     for name in names:
-        frames[name] = _frame(governed_read(lake, name, context, (), audit=audit))
+        frames[name] = polars_frame(governed_read(lake, name, context, (), audit=audit))
         if (v := lake.version(name)) is not None:
             versions[name] = v
     return PartsData(

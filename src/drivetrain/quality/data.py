@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from drivetrain.errors import InputError, NotFound
 from drivetrain.governance.access import AccessContext
 from drivetrain.governance.governed_read import AuditSink, governed_read
-from drivetrain.lake import Lake
+from drivetrain.lake import Lake, polars_frame
 
 PURPOSE = "manufacturing_quality"
 REQUIRED = ("quality_stations", "quality_characteristics", "quality_measurements")
@@ -43,11 +43,6 @@ class PlantData:
         """The tables and versions, as a provenance record lists its sources."""
         return [f"lake:{name}@v{v}" for name, v in sorted(self.versions.items())]
 
-
-def _frame(table: pa.Table) -> pl.DataFrame:
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
 
 
 def load_plant_data(
@@ -79,7 +74,7 @@ def load_plant_data(
         table = governed_read(
             lake, name, context, (), audit=audit, filter=window if timed else None
         )
-        frames[name] = _frame(table)
+        frames[name] = polars_frame(table)
         if (v := lake.version(name)) is not None:
             versions[name] = v
     return PlantData(

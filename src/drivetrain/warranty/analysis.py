@@ -21,7 +21,6 @@ from datetime import date
 from importlib.metadata import version as package_version
 
 import polars as pl
-import pyarrow as pa
 
 from drivetrain.errors import InputError, NotFound, PolicyDenied
 from drivetrain.governance.access import AccessContext, AccessEnforcer, VehicleRecordLike
@@ -29,7 +28,7 @@ from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.governed_read import governed_read
 from drivetrain.governance.provenance import record_output
 from drivetrain.ingest.warranty_records import built_vehicles
-from drivetrain.lake import Lake
+from drivetrain.lake import Lake, polars_frame
 from drivetrain.warranty.alerts import WarrantyAlert, build_alerts
 from drivetrain.warranty.claims_table import life_ages, with_build_month
 from drivetrain.warranty.early_warning import DetectorConfig
@@ -51,11 +50,6 @@ class WarrantyData:
     connected: set[str]
     claims_stored: int = 0  # claims in the lake, readable or not (for an honest hint)
 
-
-def _frame(table: pa.Table) -> pl.DataFrame:
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
 
 
 def load_warranty_data(
@@ -79,13 +73,13 @@ def load_warranty_data(
     frames: dict[str, pl.DataFrame] = {}
     for name in TABLES:
         table = governed_read(lake, name, context, population, audit=audit, enforcer=enforcer)
-        frames[name] = _frame(table)
+        frames[name] = polars_frame(table)
         if (v := lake.version(name)) is not None:
             versions[name] = v
     dtcs: pl.DataFrame | None = None
     if fleet and lake.exists("dtc_events"):
         try:
-            dtcs = _frame(
+            dtcs = polars_frame(
                 governed_read(
                     lake,
                     "dtc_events",
