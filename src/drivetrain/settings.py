@@ -84,6 +84,49 @@ class Settings(BaseSettings):
         default=36, ge=1, le=120, description="Warranty period in months (from the sale)."
     )
 
+    # -- the HTTP API and web console (docs/api.md) -------------------------------------
+    api_host: str = Field(default="127.0.0.1", description="Address 'drivetrain serve' binds.")
+    api_port: int = Field(default=8000, ge=1, le=65535, description="Its port.")
+    public_url: str | None = Field(
+        default=None,
+        description="The URL people open (behind a proxy); default http://api_host:api_port.",
+    )
+    session_hours: float = Field(
+        default=8.0, gt=0, le=24 * 30, description="How long a console sign-in lasts."
+    )
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Mark cookies Secure (HTTPS only); default: when public_url is https.",
+    )
+    max_body_bytes: int = Field(
+        default=1 << 20, ge=1024, description="Largest request body the API accepts."
+    )
+    login_rate: str = Field(
+        default="5/minute",
+        description="Sign-in attempts allowed per client address and per user "
+        "(the 'limits' notation, e.g. 10/hour).",
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where rate-limit counters live: memory:// for one process, "
+        "redis://host:6379 for several workers.",
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="OIDC issuer whose bearer tokens the API accepts (iss claim); "
+        "none: no OIDC.",
+    )
+    oidc_audience: str | None = Field(
+        default=None, description="The aud claim a token must carry for drivetrain."
+    )
+    oidc_jwks_url: str | None = Field(
+        default=None, description="The issuer's JWKS URL (its signing keys)."
+    )
+    oidc_principal_claim: str = Field(
+        default="sub",
+        description="The token claim naming the principal (as in the principals file).",
+    )
+
     @field_validator("state_url")
     @classmethod
     def _known_dialect(cls, value: str | None) -> str | None:

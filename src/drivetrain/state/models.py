@@ -159,4 +159,7 @@ class CampaignRow(Base):
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
-from drivetrain.state import governance_models  # noqa: F401
+from drivetrain.state import (
+    governance_models,  # noqa: F401
+    identity_models,  # noqa: F401
+)

@@ -1,0 +1,1 @@
+"""Reports: HTML and PDF documents with charts, built from the same data the console shows."""
