@@ -23,8 +23,9 @@ $(VENV)/.dev: $(VENV)/.runtime
 	$(PIP) install $(PIP_FLAGS) -c constraints.txt -e ".[dev]"
 	@touch $@
 
+# make demo SERVE=1 leaves the web console running on the demo's data afterwards.
 demo: $(VENV)/.runtime
-	$(BIN)/drivetrain demo
+	$(BIN)/drivetrain demo $(if $(SERVE),--serve)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks

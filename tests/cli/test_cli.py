@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,9 @@ import typer
 from typer.testing import CliRunner
 
 from drivetrain.cli.main import app
+from drivetrain.governance.identity import check_password
+from drivetrain.settings import load_settings
+from drivetrain.state import session_scope
 
 runner = CliRunner()
 
@@ -141,6 +145,13 @@ def test_demo_runs_in_a_fresh_directory_and_refuses_foreign_ones(tmp_path: Path)
     assert "superseded series were" in out
     assert "manufacturing quality" in out and "ALERT" in out and "TH-OPEN at ST130" in out
     assert "LOT-TH-2402-B" in out and "CH-TORQUE at ST110" in out
+    # the console's users get new passwords, printed once, and they work
+    assert "web console" in out and f"drivetrain --data-dir {target} serve" in out
+    printed = re.search(r"fleet-health\W.*?([a-z]+(?:-[a-z]+){3}-\d\d)", out)
+    assert printed is not None, out[-2000:]
+    with session_scope(load_settings(data_dir=target).resolved_state_url) as session:
+        assert check_password(session, "fleet-health", printed.group(1))
+        assert not check_password(session, "fleet-health", printed.group(1) + "x")
     verified = runner.invoke(app, ["--data-dir", str(target), "audit", "verify", "--json"])
     assert verified.exit_code == 0, verified.stderr
     code, _, err = invoke(

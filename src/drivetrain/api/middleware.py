@@ -35,10 +35,6 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 _DOCS_PATHS = ("/api/docs", "/api/redoc")
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class GuardMiddleware:
     """Request id, body-size limit and security headers."""
 
@@ -54,40 +50,40 @@ class GuardMiddleware:
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, _with_headers(send, scope, request_id, self.hsts))
             return
         received = 0
-        started = False
+        too_large = False
+        replaced = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            # A body without a Content-Length is counted as it arrives; past the limit
+            # the app sees the client go away, and its answer is replaced by the 413.
+            nonlocal received, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    raise _TooLarge
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return message
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                extra = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode())]
-                path = scope.get("path", "")
-                if not path.startswith(_DOCS_PATHS):
-                    extra.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
-                if self.hsts:
-                    extra.append((b"strict-transport-security", b"max-age=31536000"))
-                if path.startswith("/api/") or path == "/login":
-                    extra.append((b"cache-control", b"no-store"))
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
-            await send(message)
+            nonlocal replaced
+            if too_large:
+                if not replaced:
+                    replaced = True
+                    await self._refuse(scope, receive, send_with_headers_raw)
+                return
+            await send_with_headers_raw(message)
 
-        try:
-            await self.app(scope, limited_receive, send_with_headers)
-        except _TooLarge:
-            if not started:
-                await self._refuse(scope, receive, send_with_headers)
+        send_with_headers_raw = _with_headers(send, scope, request_id, self.hsts)
+
+        await self.app(scope, limited_receive, send_with_headers)
+        if too_large and not replaced:
+            await self._refuse(scope, receive, send_with_headers_raw)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(
@@ -98,6 +94,25 @@ class GuardMiddleware:
             hint="send less at a time (or raise max_body_bytes on the server)",
         )
         await response(scope, receive, send)
+
+
+def _with_headers(send: Send, scope: Scope, request_id: str, hsts: bool) -> Send:
+    """``send`` adding the security headers and the request id to the response's start."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            extra = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode())]
+            path = scope.get("path", "")
+            if not path.startswith(_DOCS_PATHS):
+                extra.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+            if hsts:
+                extra.append((b"strict-transport-security", b"max-age=31536000"))
+            if path.startswith("/api/") or path == "/login":
+                extra.append((b"cache-control", b"no-store"))
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return wrapped
 
 
 class AccessLogMiddleware:

@@ -12,6 +12,7 @@ import typer
 
 from drivetrain.catalog import get_vehicle_model, use_imported_catalog
 from drivetrain.cli import audit as audit_cli
+from drivetrain.cli import auth as auth_cli
 from drivetrain.cli import campaign as campaign_cli
 from drivetrain.cli import catalog as catalog_cli
 from drivetrain.cli import copilot as copilot_cli
@@ -21,6 +22,7 @@ from drivetrain.cli import health as health_cli
 from drivetrain.cli import ingest as ingest_cli
 from drivetrain.cli import parts as parts_cli
 from drivetrain.cli import quality as quality_cli
+from drivetrain.cli import serve as serve_cli
 from drivetrain.cli import warranty as warranty_cli
 from drivetrain.cli.audit import print_explanation
 from drivetrain.cli.copilot import print_copilot_tour
@@ -40,6 +42,7 @@ from drivetrain.cli.warranty_alerts import print_warranty_tour
 from drivetrain.demo import SimulationConfig, SimulationReport, run_simulation
 from drivetrain.demo.can_export import export_vehicle_log
 from drivetrain.demo.consent_story import CHARGING_CAMPAIGN
+from drivetrain.demo.console_logins import create_console_logins
 from drivetrain.demo.copilot_tour import copilot_tour
 from drivetrain.demo.governance_tour import SAMPLE_QUERY, governance_tour
 from drivetrain.demo.health_tour import health_tour
@@ -54,7 +57,7 @@ from drivetrain.governance.access import AccessContext
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.governed_read import governed_query
 from drivetrain.governance.keys import Keyring
-from drivetrain.governance.principals import principal_named
+from drivetrain.governance.principals import load_principals, principal_named
 from drivetrain.governance.provenance import record_run
 from drivetrain.governance.sealing import state_opener
 from drivetrain.ingest import new_run_id
@@ -84,6 +87,7 @@ app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(ingest_cli.app, name="ingest")
 app.add_typer(gateway_cli.app, name="gateway")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(auth_cli.app, name="auth")
 app.add_typer(governance_cli.app, name="governance")
 app.add_typer(health_cli.app, name="health")
 app.add_typer(warranty_cli.app, name="warranty")
@@ -93,6 +97,7 @@ app.add_typer(copilot_cli.docs_app, name="docs")
 app.add_typer(copilot_cli.copilot_app, name="copilot")
 app.command("ask")(copilot_cli.ask)
 app.command("explain")(audit_cli.explain)
+app.command("serve")(serve_cli.serve)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -464,6 +469,10 @@ def demo(
             help="Index the documentation and answer two questions (about a minute).",
         ),
     ] = True,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve", help="Then serve the console on the demo's data (Ctrl-C stops)."),
+    ] = False,
 ) -> None:
     """Show what drivetrain does, end to end, in a fresh data directory.
 
@@ -586,6 +595,30 @@ def demo(
         f"[bold]drivetrain --data-dir {data_dir} fleet list[/], "
         f"[bold]drivetrain --data-dir {data_dir} audit log[/]"
     )
+    _print_console_logins(demo_settings, data_dir, serve=serve)
+    if serve:
+        serve_cli.run_server(demo_settings, demo_settings.api_host, demo_settings.api_port)
+
+
+def _print_console_logins(settings: Settings, data_dir: Path, *, serve: bool) -> None:
+    """The web console's address and the demo users' new passwords."""
+    console.rule("[bold]web console")
+    passwords = create_console_logins(settings)
+    roles = {p.principal_id: ", ".join(p.roles) for p in load_principals(
+        settings.resolved_principals_file).values()}  # fmt: skip
+    print_table(
+        "sign in with (new random passwords on every demo run)",
+        ("user", "roles", "password"),
+        ((user, roles.get(user, ""), password) for user, password in passwords.items()),
+    )
+    url = serve_cli.console_url(settings)
+    if serve:
+        console.print(f"serving the console at [bold]{url}/[/] — Ctrl-C stops it")
+    else:
+        console.print(
+            f"open the console: [bold]drivetrain --data-dir {data_dir} serve[/], then "
+            f"[bold]{url}/[/] (or run [bold]make demo SERVE=1[/])"
+        )
 
 
 def main() -> None:
