@@ -97,6 +97,7 @@ class Services:
     _lake_state: tuple[float, tuple[tuple[str, int], ...]] | None = field(default=None, init=False)
     _cache: dict[Any, Any] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _flights: dict[Any, threading.Lock] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.settings.ensure_data_dir()
@@ -156,16 +157,26 @@ class Services:
         return stamp[1]
 
     def cached(self, key: Any, compute: Callable[[], T]) -> T:
-        """``compute()`` once per ``key`` and lake state (every table's version)."""
+        """``compute()`` once per ``key`` and lake state (every table's version).
+
+        Single-flight: concurrent requests for the same missing value wait for the one
+        computing it instead of each running it (a cold overview is a fleet scan).
+        """
         full = (key, self.lake_state())
         with self._lock:
             if full in self._cache:
                 return self._cache[full]  # type: ignore[no-any-return]
-        value = compute()
-        with self._lock:
-            if len(self._cache) > 256:
-                self._cache.clear()
-            self._cache[full] = value
+            flight = self._flights.setdefault(full, threading.Lock())
+        with flight:
+            with self._lock:
+                if full in self._cache:
+                    return self._cache[full]  # type: ignore[no-any-return]
+            value = compute()
+            with self._lock:
+                if len(self._cache) > 256:
+                    self._cache.clear()
+                self._cache[full] = value
+                self._flights.pop(full, None)
         return value
 
     def forget(self) -> None:

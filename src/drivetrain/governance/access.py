@@ -14,6 +14,7 @@ once per distinct (brand, region) of the vehicles, never once per vehicle.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass, field
 from importlib import resources
@@ -179,7 +180,9 @@ class AccessEnforcer:
 
     Principals are registered on first use (their roles become casbin role
     assignments in each of their brands); ``principals`` pre-registers some.
-    Not thread-safe: use one enforcer per thread or guard it.
+    Thread-safe: registrations and decisions are serialised by a lock (casbin's
+    enforcers are not safe to mutate while another thread enforces), so the API's
+    worker threads can share the default enforcer.
     """
 
     def __init__(
@@ -204,6 +207,7 @@ class AccessEnforcer:
         self._check_conditions()
         self._principals: dict[str, Principal] = {}
         self._cache: dict[tuple[str, ...], AccessDecision] = {}
+        self._lock = threading.RLock()
         for principal in principals:
             self.register(principal)
 
@@ -245,6 +249,10 @@ class AccessEnforcer:
 
     def register(self, principal: Principal) -> None:
         """Make ``principal``'s roles known to casbin (replacing an earlier version)."""
+        with self._lock:
+            self._register(principal)
+
+    def _register(self, principal: Principal) -> None:
         known = self._principals.get(principal.principal_id)
         if known == principal:
             return
@@ -279,8 +287,14 @@ class AccessEnforcer:
                 f"unknown lake table or protected object {table!r}",
                 hint=f"known: {', '.join(known)}",
             )
+        with self._lock:
+            return self._decide(context, action, table, vehicle)
+
+    def _decide(
+        self, context: AccessContext, action: str, table: str, vehicle: VehicleLike | None
+    ) -> AccessDecision:
         principal = context.principal
-        self.register(principal)
+        self._register(principal)
         brand, region = (vehicle.brand, vehicle.region) if vehicle else ("", "")
         key = (principal.principal_id, context.purpose, action, table, brand, region)
         cached = self._cache.get(key)
