@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import Request
@@ -101,8 +102,10 @@ def _from_header(request: Request, services: Services) -> Caller | None:
     if scheme.lower() != "bearer" or not token:
         raise unauthenticated("the Authorization header must be 'Bearer <token>'")
     if token.startswith(KEY_PREFIX):
-        with services.session() as session:
-            key = authenticate_api_key(session, token)
+        key = services.credential("api_key", token, lambda: _check_key(services, token))
+        if key is not None and not key.active:  # expired while remembered
+            services.forget_credentials()
+            key = None
         if key is None:
             raise unauthenticated(
                 "the API key is not valid (unknown, revoked or expired)",
@@ -123,8 +126,9 @@ def _from_cookie(request: Request, services: Services) -> Caller | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    with services.session() as session:
-        found = find_session(session, token)
+    found = services.credential("session", token, lambda: _check_session(services, token))
+    if found is not None and found.expires_at <= datetime.now(UTC):
+        found = None
     if found is None:
         raise unauthenticated("the console session has expired", hint="sign in again at /login")
     if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != found.csrf_token:
@@ -135,6 +139,16 @@ def _from_cookie(request: Request, services: Services) -> Caller | None:
             hint=f"send the session's token in the {CSRF_HEADER} header",
         )
     return Caller(_principal(services, found.principal_id, "the session"), "session", session=found)
+
+
+def _check_key(services: Services, token: str) -> ApiKey | None:
+    with services.session() as session:
+        return authenticate_api_key(session, token)
+
+
+def _check_session(services: Services, token: str) -> ConsoleSession | None:
+    with services.session() as session:
+        return find_session(session, token)
 
 
 def require(scope: str) -> Callable[[Request], Caller]:

@@ -8,6 +8,7 @@ versions they were computed from, so a new lake version is seen at once.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import threading
@@ -32,6 +33,7 @@ log = logging.getLogger("drivetrain.api")
 T = TypeVar("T")
 LAKE_STATE_TTL_S = 1.0  # a new table version is seen within a second
 REGISTRY_TTL_S = 5.0  # and a newly registered vehicle within five
+CREDENTIAL_TTL_S = 5.0  # a key revoked from the CLI is refused within five seconds
 
 
 class RequestAuditor:
@@ -98,6 +100,9 @@ class Services:
     _cache: dict[Any, Any] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _flights: dict[Any, threading.Lock] = field(default_factory=dict, init=False)
+    _credentials: dict[tuple[str, bytes], tuple[float, Any]] = field(
+        default_factory=dict, init=False
+    )
 
     def __post_init__(self) -> None:
         self.settings.ensure_data_dir()
@@ -178,6 +183,36 @@ class Services:
                 self._cache[full] = value
                 self._flights.pop(full, None)
         return value
+
+    def credential(self, kind: str, token: str, load: Callable[[], T | None]) -> T | None:
+        """A checked credential (API key, session) remembered for ``CREDENTIAL_TTL_S``.
+
+        Checking one costs a database round trip; the overview answers in a fraction of
+        that. Only valid credentials are remembered (under the token's SHA-256), and a
+        revocation or sign-out through this server forgets at once
+        (:meth:`forget_credentials`); one made elsewhere (the CLI) takes effect within
+        the TTL.
+        """
+        digest = (kind, hashlib.sha256(token.encode()).digest())
+        now = time.monotonic()
+        with self._lock:
+            hit = self._credentials.get(digest)
+        if hit is not None and now - hit[0] < CREDENTIAL_TTL_S:
+            return hit[1]  # type: ignore[no-any-return]
+        value = load()
+        with self._lock:
+            if value is None:
+                self._credentials.pop(digest, None)
+            else:
+                if len(self._credentials) > 10_000:
+                    self._credentials.clear()
+                self._credentials[digest] = (now, value)
+        return value
+
+    def forget_credentials(self) -> None:
+        """Forget every remembered credential (after a revocation or sign-out)."""
+        with self._lock:
+            self._credentials.clear()
 
     def forget(self) -> None:
         """Drop every cached result (after a write through the API)."""

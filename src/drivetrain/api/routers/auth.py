@@ -72,6 +72,7 @@ def logout(request: Request, response: Response) -> Response:
     if token:
         with services_of(request).session() as session:
             close_session(session, token)
+        services_of(request).forget_credentials()
     response.status_code = 204
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -156,6 +157,7 @@ def revoke_key(key_id: str, caller: CallerDep, request: Request) -> KeyOut:
         if key_id not in mine:
             raise ApiProblem(404, "not-found", f"you have no API key {key_id!r}")
         key = revoke_api_key(session, key_id)
+    services.forget_credentials()
     services.audit.append(
         "admin",
         principal=caller.principal_id,
