@@ -22,6 +22,7 @@ from drivetrain.cli import health as health_cli
 from drivetrain.cli import ingest as ingest_cli
 from drivetrain.cli import parts as parts_cli
 from drivetrain.cli import quality as quality_cli
+from drivetrain.cli import report as report_cli
 from drivetrain.cli import serve as serve_cli
 from drivetrain.cli import warranty as warranty_cli
 from drivetrain.cli.audit import print_explanation
@@ -93,6 +94,7 @@ app.add_typer(health_cli.app, name="health")
 app.add_typer(warranty_cli.app, name="warranty")
 app.add_typer(parts_cli.app, name="parts")
 app.add_typer(quality_cli.app, name="quality")
+app.add_typer(report_cli.app, name="report")
 app.add_typer(copilot_cli.docs_app, name="docs")
 app.add_typer(copilot_cli.copilot_app, name="copilot")
 app.command("ask")(copilot_cli.ask)
