@@ -57,3 +57,12 @@ def test_a_brand_scoped_reader_sees_its_brand_and_brandless_documents(tmp_path: 
     only_brands = DocumentIndex.open(tmp_path / "brands", dense=False)
     only_brands.add([tmp_path / "docs/fiat.md"], brand="Fiat")
     assert reader_filters(volvo, only_brands) is None  # nothing in scope to search
+
+
+def test_an_index_without_embeddings_answers_from_bm25(tmp_path: Path) -> None:
+    from drivetrain.copilot.answers import answer
+
+    index = _index(tmp_path)
+    assert index.embedder is None
+    found = answer(index, "caliper bolt torque on the Tipo", labels={"public"})
+    assert found.citations and "28 Nm" in found.text

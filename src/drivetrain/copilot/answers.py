@@ -37,7 +37,7 @@ from drivetrain.copilot.index import DocumentIndex
 from drivetrain.copilot.lexical import STOP_WORDS
 from drivetrain.copilot.models import Passage
 from drivetrain.copilot.providers import LLMProvider, Message, ProviderError
-from drivetrain.copilot.retrieval import SearchFilters
+from drivetrain.copilot.retrieval import SearchFilters, SearchMode
 from drivetrain.governance.audit import AuditLog
 from drivetrain.governance.provenance import record_output
 
@@ -246,7 +246,9 @@ def answer(
     ``on_text`` receives the LLM's answer as it streams (nothing for extractive
     answers: they are complete at once).
     """
-    passages = index.search(question, k, labels=labels, filters=filters)
+    # An index built without embeddings (--no-dense) answers from BM25 alone.
+    mode: SearchMode = "hybrid" if index.embedder is not None else "bm25"
+    passages = index.search(question, k, labels=labels, filters=filters, mode=mode)
     wanted = set(_terms(question))
     coverage = _coverage(wanted, passages[:3])
     cosine = _cosine(index, question, passages[:3])

@@ -2,7 +2,21 @@
 
 from fastapi import APIRouter
 
-from drivetrain.api.routers import audit, auth, fleet, health, lake
+from drivetrain.api.routers import (
+    audit,
+    auth,
+    campaigns,
+    copilot,
+    fleet,
+    governance,
+    health,
+    ingest,
+    lake,
+    parts,
+    quality,
+    reports,
+    warranty,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
@@ -10,4 +24,12 @@ ROUTERS: tuple[APIRouter, ...] = (
     lake.router,
     audit.router,
     health.router,
+    campaigns.router,
+    ingest.router,
+    governance.router,
+    warranty.router,
+    parts.router,
+    quality.router,
+    copilot.router,
+    reports.router,
 )
