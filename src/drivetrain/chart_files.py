@@ -76,14 +76,15 @@ def _html_table(table: ChartTable) -> str:
     )
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and ``os.replace`` (mode 0644)."""
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(temporary, 0o644)  # not mkstemp's 0600: a web server may serve the chart
+        os.chmod(temporary, 0o644)  # not mkstemp's 0600: a web server may serve the file
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -106,5 +107,5 @@ def save_chart(
             tables="\n".join(_html_table(t) for t in tables),
         )
         png = page.encode("utf-8")
-    _write_atomic(path, png)
+    write_atomic(path, png)
     return path

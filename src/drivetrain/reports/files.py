@@ -8,10 +8,9 @@ nothing is left behind either.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from drivetrain.chart_files import write_atomic
 from drivetrain.errors import InputError
 from drivetrain.reports.registry import FORMATS, BuiltReport, Format, check_format
 
@@ -49,15 +48,5 @@ def output_path(out: Path | None, fmt: str | None, default_dir: Path) -> tuple[P
 
 def write_report(built: BuiltReport, path: Path) -> Path:
     """Write the rendered report to ``path`` atomically; returns ``path``."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(built.content)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, 0o644)  # not mkstemp's 0600: a web server may serve the report
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(path, built.content)
     return path

@@ -20,12 +20,12 @@ import polars as pl
 
 from drivetrain.errors import NotFound
 from drivetrain.governance.access import AccessContext
-from drivetrain.quality.capability import capability_table
 from drivetrain.quality.charts import control_chart, signals_of
 from drivetrain.quality.data import PURPOSE as PLANT_PURPOSE
 from drivetrain.quality.data import PlantData, load_plant_data, measurement_subgroups
 from drivetrain.quality.defects import lot_trend, pareto, supplier_ppm
 from drivetrain.quality.plots import control_chart_plot, pareto_plot, short_rule
+from drivetrain.quality.studies import capability_study
 from drivetrain.reports.figures import captured
 from drivetrain.reports.models import (
     Block,
@@ -51,17 +51,7 @@ PLANT_HINT = (
 
 def period_capability(data: PlantData) -> pl.DataFrame:
     """Capability of every characteristic over the measurements read (its subgroups)."""
-    grouped = measurement_subgroups(data.measurements, data.characteristics)
-    limits = data.characteristics.select(
-        pl.col("characteristic_id").alias("characteristic"),
-        "lsl",
-        "usl",
-        pl.col("nominal").alias("target"),
-    )
-    frame = grouped.select(
-        pl.col("characteristic_id").alias("characteristic"), "subgroup", "value"
-    ).join(limits, on="characteristic", how="left")
-    return capability_table(frame)
+    return capability_study(data)
 
 
 def period_signals(data: PlantData) -> pl.DataFrame:
