@@ -292,11 +292,12 @@ def test_the_nav_lists_the_pages_that_exist() -> None:
     from drivetrain.web.app import PAGE_ROUTERS
     from drivetrain.web.nav import served_nav
 
-    assert [i.label for i in served_nav(PAGE_ROUTERS)] == ["Fleet", "Audit"]
+    served = ["Campaigns", "Reports", "Data subjects", "Audit"]
+    assert [i.label for i in served_nav(PAGE_ROUTERS)] == ["Fleet", *served]
     warranty = APIRouter()
     warranty.add_api_route("/warranty", lambda: None, methods=["GET"])
     assert [i.label for i in served_nav((*PAGE_ROUTERS, warranty))] == [
         "Fleet",
         "Warranty",
-        "Audit",
+        *served,
     ]

@@ -14,12 +14,19 @@ from fastapi.staticfiles import StaticFiles
 
 from drivetrain.api import create_api
 from drivetrain.settings import Settings
-from drivetrain.web import audit, fleet, login
+from drivetrain.web import audit, campaigns, fleet, governance, login, reports
 from drivetrain.web.nav import served_nav
 from drivetrain.web.problems import install_page_handlers
 
 #: The console's pages; a new page's router goes here and its link in nav.NAV.
-PAGE_ROUTERS = (login.router, fleet.router, audit.router)
+PAGE_ROUTERS = (
+    login.router,
+    fleet.router,
+    campaigns.router,
+    reports.router,
+    governance.router,
+    audit.router,
+)
 
 
 def create_app(settings: Settings) -> FastAPI:

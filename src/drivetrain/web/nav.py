@@ -34,6 +34,9 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Parts", "/parts"),  # placeholder
     NavItem("Quality", "/quality"),  # placeholder
     NavItem("Copilot", "/copilot"),  # placeholder
+    NavItem("Campaigns", "/campaigns"),
+    NavItem("Reports", "/reports"),
+    NavItem("Data subjects", "/governance/subjects"),
     NavItem("Audit", "/audit"),
 )
 
