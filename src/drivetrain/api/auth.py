@@ -151,20 +151,24 @@ def _check_session(services: Services, token: str) -> ConsoleSession | None:
         return find_session(session, token)
 
 
+def check_scope(caller: Caller, scope: str) -> Caller:
+    """``caller``, or a 403 problem if its API key lacks ``scope``."""
+    if not caller.allows(scope):
+        assert caller.key is not None
+        raise ApiProblem(
+            403,
+            "insufficient-scope",
+            f"API key {caller.key.key_id} does not have scope {scope!r}",
+            hint=f"its scopes are {', '.join(caller.key.scopes)}; issue a key with {scope}",
+        )
+    return caller
+
+
 def require(scope: str) -> Callable[[Request], Caller]:
     """A dependency: the authenticated caller, refused (403) if its key lacks ``scope``."""
 
     def dependency(request: Request) -> Caller:
-        caller = authenticate(request)
-        if not caller.allows(scope):
-            assert caller.key is not None
-            raise ApiProblem(
-                403,
-                "insufficient-scope",
-                f"API key {caller.key.key_id} does not have scope {scope!r}",
-                hint=f"its scopes are {', '.join(caller.key.scopes)}; issue a key with {scope}",
-            )
-        return caller
+        return check_scope(authenticate(request), scope)
 
     dependency.__name__ = f"require_{scope.replace(':', '_')}"
     return dependency

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
+from drivetrain.api.auth import Caller
 from drivetrain.api.context import access_context
 from drivetrain.api.routers import health as health_api
 from drivetrain.api.routers.fleet import one_vehicle
@@ -21,7 +22,7 @@ from drivetrain.api.routers.health import MAX_SIGNALS, Dtc
 from drivetrain.errors import InputError
 from drivetrain.web.charts import signal_panels
 from drivetrain.web.pages import render
-from drivetrain.web.session import ConsoleCaller, FormCaller
+from drivetrain.web.session import ConsoleCaller, form_writer
 from drivetrain.web.worldmap import country_of, health_band, market_map
 
 router = APIRouter(include_in_schema=False)
@@ -177,7 +178,11 @@ def vehicle(
 
 
 @router.post("/vehicles/{vehicle_id}/diagnosis")
-def diagnose(vehicle_id: VehicleId, request: Request, caller: FormCaller) -> Response:
+def diagnose(
+    vehicle_id: VehicleId,
+    request: Request,
+    caller: Annotated[Caller, Depends(form_writer("health:read"))],
+) -> Response:
     """Diagnose the vehicle (recorded with provenance) and show the ranked causes."""
     record = one_vehicle(request, access_context(request, caller, PURPOSE), vehicle_id)
     found = health_api.diagnosis(vehicle_id, request, caller)

@@ -22,12 +22,13 @@ browser in as someone else).
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Form, Request, Response
 
-from drivetrain.api.auth import Caller, authenticate, services_of
+from drivetrain.api.auth import Caller, authenticate, check_scope, services_of
 from drivetrain.api.problems import ApiProblem
 
 LOGIN_CSRF_COOKIE = "dt_login_csrf"
@@ -50,6 +51,23 @@ def form_caller(request: Request, csrf_token: Annotated[str, Form(max_length=256
     caller = console_caller(request)
     check_csrf(caller, csrf_token)
     return caller
+
+
+def form_writer(scope: str) -> Callable[[Request, str], Caller]:
+    """A dependency: :func:`form_caller`, refused (403) too if its API key lacks ``scope``.
+
+    The API's routes check their scope in their own dependency, which a page that
+    calls them as functions skips; a form that changes something names the scope
+    the API's route would have wanted.
+    """
+
+    def dependency(
+        request: Request, csrf_token: Annotated[str, Form(max_length=256)] = ""
+    ) -> Caller:
+        return check_scope(form_caller(request, csrf_token), scope)
+
+    dependency.__name__ = f"form_writer_{scope.replace(':', '_')}"
+    return dependency
 
 
 ConsoleCaller = Annotated[Caller, Depends(console_caller)]
