@@ -369,8 +369,10 @@ def lake_compact(
 ) -> None:
     """Merge each table's small files into large ones (a new version, same rows).
 
-    Run it now and then under a long-running gateway, which writes one small file
-    per batch and day.
+    Telemetry is also sorted by vehicle and time in small row groups, so that
+    one vehicle's read skips the others' rows. Run it now and then under a
+    long-running gateway, which writes one small file per batch and day, and
+    after importing logs; a table already compacted is left as it is.
     Example: drivetrain lake compact telemetry
     """
     lake = Lake(settings_of(ctx).lake_dir)

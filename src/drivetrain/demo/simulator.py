@@ -160,6 +160,9 @@ def simulate_fleet(
             ("sim_battery", collected.batteries),
         ):
             versions[name] = lake.append(name, _concat(name, parts), run_id=run_id)
+        for name in ("telemetry", "telemetry_sealed"):  # one vehicle's reads skip the rest
+            lake.compact(name, run_id=run_id)
+        versions["telemetry"] = lake.version("telemetry") or 0
     except BaseException:
         roll_back(lake, before)
         raise

@@ -30,6 +30,7 @@ TELEMETRY = TableSpec(
     partition_by=("date",),
     key=("vehicle_id", "ts", "signal"),
     derived={"date": "ts"},
+    cluster_by=("vehicle_id", "ts", "signal"),
 )
 
 TELEMETRY_SEALED = TableSpec(
@@ -49,6 +50,7 @@ TELEMETRY_SEALED = TableSpec(
     partition_by=("date",),
     key=("vehicle_id", "ts", "signal"),
     derived={"date": "ts"},
+    cluster_by=("vehicle_id", "ts", "signal"),
 )
 
 DTC_EVENTS = TableSpec(

@@ -24,6 +24,9 @@ class TableSpec:
     # why a data subject's erasure leaves the table's rows (a legal duty to keep them);
     # None: the rows of the subject's period are erased. Exports include them either way.
     erasure_exempt: str | None = None
+    # the columns readers filter on, which compact() sorts each partition's files by
+    # (drivetrain.lake.clustering); () leaves the files in the order they were written
+    cluster_by: tuple[str, ...] = ()
 
     @property
     def input_schema(self) -> pa.Schema:
