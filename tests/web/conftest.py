@@ -1,7 +1,9 @@
 """A small demo data directory, the console over it in-process, and the same app under uvicorn.
 
 ``console`` builds the data once per session (30 vehicles, 3 days) with the demo's
-principals and a fresh password for each console user. ``client`` is one TestClient
+principals and a fresh password for each console user; ``analytics`` is a copy
+with warranty claims, parts, a plant and the copilot's documents added
+(:mod:`tests.demo_data`). ``client`` is one TestClient
 over one app for the whole session (its fleet scans are cached, so pages answer in
 milliseconds after the first), with its cookies cleared before every test.
 ``live_server`` runs another app on a free loopback port for the browser tests.
@@ -10,26 +12,17 @@ milliseconds after the first), with its cookies cleared before every test.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 
-import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
-from drivetrain.demo import SimulationConfig
-from drivetrain.demo.console_logins import create_console_logins
-from drivetrain.demo.governance_tour import DEMO_PRINCIPALS
-from drivetrain.demo.run import run_demo
 from drivetrain.governance.identity import issue_api_key
-from drivetrain.settings import Settings, load_settings
+from drivetrain.settings import Settings
 from drivetrain.state import session_scope
 from drivetrain.web import create_app
+from tests.demo_data import add_analytics, build_demo, copy_data, serve
 
 # Every test signs in from the same address; the rate limit has its own test.
 TEST_LOGIN_RATE = "10000/minute"
@@ -61,17 +54,28 @@ class Console:
 
 @pytest.fixture(scope="session")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Console:
-    data_dir = tmp_path_factory.mktemp("web-demo")
-    config = SimulationConfig(
-        vehicles=30,
-        days=3,
-        seed=3,
-        start=date(2026, 4, 13),
-        models=("peugeot-308", "tesla-model-3", "ram-1500"),
-    )
-    settings, _, _, _ = run_demo(data_dir, config, load_settings(data_dir=data_dir))
-    (data_dir / "principals.toml").write_text(DEMO_PRINCIPALS, encoding="utf-8")
-    return Console(settings, create_console_logins(settings))
+    return Console(*build_demo(tmp_path_factory.mktemp("web-demo")))
+
+
+@pytest.fixture(scope="session")
+def analytics(console: Console, tmp_path_factory: pytest.TempPathFactory) -> Console:
+    """A copy of ``console`` with warranty claims, parts, a plant and the copilot's documents."""
+    settings = copy_data(console.settings, tmp_path_factory.mktemp("web-analytics"))
+    add_analytics(settings)
+    return Console(settings, console.passwords)
+
+
+@pytest.fixture(scope="session")
+def analytics_session_client(analytics: Console) -> Iterator[TestClient]:
+    with analytics.client() as client:
+        yield client
+
+
+@pytest.fixture
+def analytics_client(analytics_session_client: TestClient) -> TestClient:
+    """A client over :func:`analytics`, its cookies cleared."""
+    analytics_session_client.cookies.clear()
+    return analytics_session_client
 
 
 @pytest.fixture(scope="session")
@@ -111,46 +115,15 @@ def sign_in(client: TestClient, console: Console, principal: str) -> str:
     return str(client.get("/api/v1/auth/me").json()["csrf_token"])
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 @pytest.fixture(scope="session")
 def live_server(console: Console) -> Iterator[str]:
     """The console under uvicorn on a free loopback port; yields its base URL."""
-    sock = _free_socket()
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(console.app_settings()),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="console-server", daemon=True
-    )
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(base + "/api/v1/livez", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or not thread.is_alive():
-            server.should_exit = True
-            pytest.fail(f"the console did not start on {base} within 30 s")
-        time.sleep(0.05)
-    try:
+    with serve(create_app(console.app_settings())) as base:
         yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
+
+
+@pytest.fixture(scope="session")
+def analytics_server(analytics: Console) -> Iterator[str]:
+    """The console over :func:`analytics` under uvicorn; yields its base URL."""
+    with serve(create_app(analytics.app_settings())) as base:
+        yield base

@@ -14,7 +14,18 @@ from fastapi.staticfiles import StaticFiles
 
 from drivetrain.api import create_api
 from drivetrain.settings import Settings
-from drivetrain.web import audit, campaigns, fleet, governance, login, reports
+from drivetrain.web import (
+    audit,
+    campaigns,
+    copilot,
+    fleet,
+    governance,
+    login,
+    parts,
+    quality,
+    reports,
+    warranty,
+)
 from drivetrain.web.nav import served_nav
 from drivetrain.web.problems import install_page_handlers
 
@@ -22,6 +33,10 @@ from drivetrain.web.problems import install_page_handlers
 PAGE_ROUTERS = (
     login.router,
     fleet.router,
+    warranty.router,
+    parts.router,
+    quality.router,
+    copilot.router,
     campaigns.router,
     reports.router,
     governance.router,

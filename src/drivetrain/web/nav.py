@@ -30,10 +30,10 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("Fleet", "/"),
-    NavItem("Warranty", "/warranty"),  # placeholder: shown once its page exists
-    NavItem("Parts", "/parts"),  # placeholder
-    NavItem("Quality", "/quality"),  # placeholder
-    NavItem("Copilot", "/copilot"),  # placeholder
+    NavItem("Warranty", "/warranty"),
+    NavItem("Parts", "/parts"),
+    NavItem("Quality", "/quality"),
+    NavItem("Copilot", "/copilot"),
     NavItem("Campaigns", "/campaigns"),
     NavItem("Reports", "/reports"),
     NavItem("Data subjects", "/governance/subjects"),
