@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from drivetrain.api.routers.copilot import shown_source
 from drivetrain.copilot import DocumentIndex
 from drivetrain.copilot.access import index_labels, readable_labels, reader_filters
 from drivetrain.copilot.answers import NOT_FOUND, answer
@@ -105,3 +106,31 @@ def test_refusals_and_bad_input(
     ):
         assert "drivetrain docs add" in problem(response, 404, "not-found")["hint"]
     assert not demo_server.settings.copilot_dir.exists()  # looking did not create one
+
+
+def test_sources_do_not_show_the_servers_layout(
+    analytics: TestClient, analytics_server: DemoServer
+) -> None:
+    headers = bearer(analytics_server, "engineer")
+    documents = analytics.get("/api/v1/copilot/documents", headers=headers).json()["items"]
+    assert {d["source"] for d in documents} == {
+        "docs/public/director.md",
+        "docs/service/tsb-thermostat.md",
+        "docs/engineering/brake-test.md",
+    }
+    asked = analytics.post(
+        "/api/v1/copilot/ask",
+        json={"question": "What does the Director repository do?"},
+        headers=headers,
+    ).json()
+    assert asked["citations"] and all(not c["source"].startswith("/") for c in asked["citations"])
+    assert (
+        str(analytics_server.settings.data_dir)
+        not in analytics.get("/api/v1/copilot/documents", headers=headers).text
+    )
+
+
+def test_a_source_outside_the_data_dir_shows_only_its_name(tmp_path: Path) -> None:
+    assert shown_source(str(tmp_path / "data" / "docs" / "a.md"), tmp_path / "data") == "docs/a.md"
+    assert shown_source("/srv/manuals/brakes.pdf", tmp_path / "data") == "brakes.pdf"
+    assert shown_source("docs/a.md", tmp_path) == "docs/a.md"

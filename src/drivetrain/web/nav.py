@@ -1,9 +1,8 @@
 """The console's navigation: one list, so adding a page to the nav is one line here.
 
 An item is shown once one of the console's page routers (``PAGE_ROUTERS`` in
-:mod:`drivetrain.web.app`) serves a ``GET`` route at its path, so the
-placeholders for pages still to come stay out of the way until their routes
-exist.
+:mod:`drivetrain.web.app`) serves a ``GET`` route at its path, so an item
+whose page is not there (yet, or in a trimmed build) stays out of the way.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -73,8 +74,23 @@ def reader(
     return labels, reader_filters(principal, index)
 
 
+def shown_source(source: str, data_dir: FilePath) -> str:
+    """A document's source as the API shows it: relative to the data directory if under it.
+
+    The index keys documents by the path they were added from; the server's own
+    layout (an absolute path, a user's home) is not the caller's business.
+    """
+    path = FilePath(source)
+    if not path.is_absolute():
+        return source
+    try:
+        return path.relative_to(data_dir.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
 class Document(BaseModel):
-    source: str
+    source: str = Field(description="Relative to the server's data directory, or the file name.")
     format: str
     title: str | None
     version: str | None
@@ -95,7 +111,7 @@ def documents(
     in_scope = None if filters is None else filters.source
     shown = [
         Document(
-            source=row["source"],
+            source=shown_source(row["source"], services_of(request).data_dir),
             format=row["format"],
             title=row["title"],
             version=row["version"],
@@ -171,7 +187,7 @@ def ask(body: Question, request: Request, caller: CopilotReader) -> Answer:
             Cited(
                 number=c.number,
                 citation=c.passage.location.cite(),
-                source=c.passage.source,
+                source=shown_source(c.passage.source, services.data_dir),
                 text=c.passage.text,
             )
             for c in result.citations
