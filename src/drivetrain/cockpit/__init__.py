@@ -1,0 +1,1 @@
+"""The in-car assistant: understanding, acting on the vehicle safely, profiles, recommendations."""
