@@ -50,6 +50,9 @@ def test_the_subject_page_has_labelled_consent_and_erasure_forms(
     page = client.get(f"/governance/subjects/{SUBJECT}")
     assert page.status_code == 200, page.text
     _well_formed(page.text)
+    title = page.text[page.text.index("<title>") : page.text.index("</title>")]
+    assert SUBJECT in title and "<form" not in title and "&lt;" not in title
+    assert page.text.count('id="consent-form"') == page.text.count('id="erase-form"') == 1
     for form in ("consent-form", "erase-form"):
         start = page.text.index(f'id="{form}"')
         assert f'name="csrf_token" value="{token}"' in page.text[start : start + 400]
