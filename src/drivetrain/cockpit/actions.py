@@ -19,11 +19,12 @@ own leaves or a described action the head unit carries out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from drivetrain.cockpit import slots as words
-from drivetrain.cockpit.cabin import SimulatedVehicle, Value
+from drivetrain.cockpit.cabin import COLOR_CODES, SimulatedVehicle, Value
 from drivetrain.cockpit.safety import Display, Task
 
 Slots = Mapping[str, list[str]]
@@ -152,15 +153,28 @@ def _massage(intent: str, slots: Slots, vehicle: SimulatedVehicle) -> Outcome:
 
 def _seat_position(intent: str, slots: Slots, vehicle: SimulatedVehicle) -> Outcome:
     seat = _seat_side(slots)
-    step = words.direction(" ".join(slots.get("direction", []) + slots.get("level", [])))
-    path = f"{SEAT}.{seat}.Position"
+    said = " ".join(slots.get("direction", []) + slots.get("level", []))
+    # VSS: Position 0 is the frontmost point (more is further back), Height 0 the lowest
+    if step := words.fore_aft(said):
+        path, end = f"{SEAT}.{seat}.Position", "forward"
+    elif step := words.direction(said):
+        path, end = f"{SEAT}.{seat}.Height", "down"
+    else:
+        return Clarify(intent, "Forward, back, up or down?")
     now = int(vehicle.values.get(path, 200))
-    target = max(0, now + (30 if step >= 0 else -30))
+    if now <= 0 and step < 0:
+        return Refusal(intent, f"the seat is already all the way {end}")
+    target = max(0, now + 30 * step)  # a step stops at the seat's end, as the switch would
     return _checked(intent, vehicle, [(path, target)], "Moving the seat.")
 
 
 def _window(intent: str, slots: Slots, vehicle: SimulatedVehicle, opening: bool) -> Outcome:
-    where = words.side(_first(slots, "window") or _first(slots, "zone")) or "Driver"
+    named = _first(slots, "window") or _first(slots, "zone")
+    if named and re.search(r"\b(sun|moon) ?roof\b", named.lower()):
+        switch = "OPEN" if opening else "CLOSE"
+        say = f"{'Opening' if opening else 'Closing'} the sunroof."
+        return _checked(intent, vehicle, [("Vehicle.Cabin.Sunroof.Switch", switch)], say)
+    where = words.side(named) or "Driver"
     doors = {
         "Driver": ["Row1.DriverSide"],
         "Passenger": ["Row1.PassengerSide"],
@@ -183,10 +197,11 @@ def _ambient(intent: str, slots: Slots, vehicle: SimulatedVehicle) -> Outcome:
     color = (_first(slots, "light_color") or "").strip().lower()
     if not color:
         return Clarify(intent, "Which colour?")
+    code = COLOR_CODES.get(color, color)  # VSS takes "#RRGGBB"; an unknown name is refused
     base = "Vehicle.Cabin.Light.AmbientLight.Row1"
     writes: list[tuple[str, Value]] = []
     for seat in ("DriverSide", "PassengerSide"):
-        writes += [(f"{base}.{seat}.IsLightOn", True), (f"{base}.{seat}.Color", color)]
+        writes += [(f"{base}.{seat}.IsLightOn", True), (f"{base}.{seat}.Color", code)]
     return _checked(intent, vehicle, writes, f"Ambient light {color}.")
 
 

@@ -25,6 +25,12 @@ Value = float | int | bool | str
 
 #: VSS Transmission.SelectedGear values (VSS: 0 neutral, >0 forward, <0 reverse).
 PARK, DRIVE = 126, 127
+#: The ambient-light colours of data/cabins.toml as VSS writes them ("#RRGGBB", CSS colours).
+COLOR_CODES: dict[str, str] = {
+    "white": "#FFFFFF", "blue": "#0000FF", "red": "#FF0000", "green": "#008000",
+    "orange": "#FFA500", "purple": "#800080", "yellow": "#FFFF00", "pink": "#FFC0CB",
+    "amber": "#FFBF00",
+}  # fmt: skip
 _INTS = {"uint8": (0, 255), "int8": (-128, 127), "uint16": (0, 65535), "int16": (-32768, 32767),
          "uint32": (0, 2**32 - 1), "int32": (-(2**31), 2**31 - 1)}  # fmt: skip
 
@@ -187,7 +193,8 @@ class SimulatedVehicle:
         if ".AmbientLight." in path:
             if not f.ambient_colors:
                 return "this car has no ambient lighting"
-            if path.endswith(".Color") and str(value).lower() not in f.ambient_colors:
+            codes = {COLOR_CODES[c] for c in f.ambient_colors}
+            if path.endswith(".Color") and str(value).upper() not in codes:
                 return f"the ambient light comes in {', '.join(f.ambient_colors)}"
         if ".Sunroof." in path and not f.sunroof:
             return "this car has no sunroof"

@@ -109,7 +109,8 @@ def _navigate(intent: str, slots: Slots, vehicle: SimulatedVehicle) -> Outcome:
 
 
 def _search(intent: str, slots: Slots, results: Sequence[str]) -> Outcome:
-    what = _first(slots, "poi_category") or _first(slots, "charger_network") or "chargers"
+    default = "chargers" if intent == "find_charging" else "places"
+    what = _first(slots, "poi_category") or _first(slots, "charger_network") or default
     if not results:
         return Refusal(intent, f"no {what} found nearby")
     shown = ", ".join(results)

@@ -25,13 +25,19 @@ _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
 LEVELS: dict[str, dict[str, int]] = {
     "en": {
         "off": 0, "zero": 0, "minimum": 10, "min": 10, "lowest": 10, "low": 33, "gentle": 33,
-        "medium": 66, "mid": 66, "middle": 66, "normal": 50, "half": 50, "high": 100,
+        "medium": 66, "mid": 66, "middle": 66, "normal": 50, "half": 50, "halfway": 50, "high": 100,
         "max": 100, "maximum": 100, "full": 100, "highest": 100, "strong": 100,
     }
 }  # fmt: skip
 #: Words that move a setting relative to where it is.
 UP_WORDS = {"en": ("up", "warmer", "hotter", "louder", "more", "higher", "increase", "raise")}
-DOWN_WORDS = {"en": ("down", "cooler", "colder", "quieter", "less", "lower", "decrease", "reduce")}
+DOWN_WORDS = {
+    "en": ("down", "cooler", "colder", "quieter", "softer", "less", "lower", "decrease", "reduce")
+}
+
+#: Words that move a seat along the car (VSS Seat.Position: 0 is the frontmost point).
+FORWARD_WORDS = {"en": ("forward", "forwards", "front", "ahead", "closer")}
+BACK_WORDS = {"en": ("back", "backward", "backwards", "rearward", "further")}
 
 
 def number(text: str, language: str = "en") -> float | None:
@@ -42,14 +48,22 @@ def number(text: str, language: str = "en") -> float | None:
     if language != "en":
         return None
     words = re.findall(r"[a-z]+", text.lower())
-    total, seen = 0.0, False
+    total, seen, point = 0.0, False, False
     for word in words:
+        if point:  # "twenty one point five": one digit after the point
+            if _UNITS.get(word, 10) < 10:
+                total, seen = total + _UNITS[word] / 10, True
+            break
         if word in _TENS:
             total += _TENS[word]
             seen = True
         elif word in _UNITS:
             total += _UNITS[word]
             seen = True
+        elif word == "hundred":  # "one hundred and five", "a hundred"
+            total, seen = (total if seen else 1) * 100, True
+        elif word == "point":
+            point = True
         elif word == "half" and seen:
             total += 0.5
     return total if seen else None
@@ -57,7 +71,7 @@ def number(text: str, language: str = "en") -> float | None:
 
 def celsius(value: float, unit: str | None) -> float:
     """``value`` in °C; Fahrenheit when the unit says so or the number only makes sense so."""
-    said = (unit or "").lower()
+    said = re.sub(r"degrees?|deg|°|\s", "", (unit or "").lower())  # "°F", "degrees fahrenheit"
     if said.startswith("f") or (not said and value >= 50):
         return round((value - 32) * 5 / 9 * 2) / 2  # to the half degree a dial shows
     return value
@@ -85,6 +99,16 @@ def direction(text: str, language: str = "en") -> int:
     if words & set(UP_WORDS[language]):
         return 1
     if words & set(DOWN_WORDS[language]):
+        return -1
+    return 0
+
+
+def fore_aft(text: str, language: str = "en") -> int:
+    """+1 for "back"/"backward" (away from the wheel), -1 for "forward", 0 otherwise."""
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    if words & set(BACK_WORDS[language]):
+        return 1
+    if words & set(FORWARD_WORDS[language]):
         return -1
     return 0
 

@@ -7,9 +7,10 @@ sensors (``Vehicle.Powertrain.Range``…). Which leaves those are is
 ``allowed`` values are VSS's own, extracted from the specification with
 ``vss-tools`` (:func:`extract`) and shipped as package data
 (``data/cockpit_vss.json``), so an installed drivetrain needs no copy of the
-spec. ``python -m drivetrain.cockpit.vss SPEC.vspec OUT.json`` rebuilds the
-file from a newer spec; a test checks the shipped file against the spec it
-names.
+spec. ``python -m drivetrain.cockpit.vss SPEC.vspec OUT.json LABEL [OVERLAY…]``
+rebuilds the file from a newer spec (VSS 6 moved ``Vehicle.OBD`` to the overlay
+``overlays/extensions/OBD.vspec``); a test checks the shipped file against the
+spec it names.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ COCKPIT_PATTERNS: tuple[str, ...] = (
     r"Vehicle\.Cabin\.Light\.AmbientLight\.Row1\.(DriverSide|PassengerSide)\.(IsLightOn|Intensity|Color)",
     r"Vehicle\.Cabin\.Light\.IsDomeOn",
     r"Vehicle\.Cabin\.Sunroof\.(Position|Switch)",
-    r"Vehicle\.Powertrain\.(Range|TractionBattery\.(StateOfCharge\.(Current|Displayed)|Range|Charging\.(IsCharging|TimeToComplete))|FuelSystem\.(Level|Range)|Transmission\.(CurrentGear|SelectedGear))",
+    r"Vehicle\.Powertrain\.(Range|TractionBattery\.(StateOfCharge\.(Current|Displayed)|Range|Charging\.(IsCharging|TimeToComplete))|FuelSystem\.(RelativeLevel|Range)|Transmission\.(CurrentGear|SelectedGear))",
     r"Vehicle\.Chassis\.Axle\.Row[12]\.Wheel\.(Left|Right)\.Tire\.Pressure",
     r"Vehicle\.Chassis\.ParkingBrake\.IsEngaged",
     r"Vehicle\.Speed",
@@ -72,8 +73,9 @@ def extract(vspec: Path, overlays: tuple[Path, ...] = ()) -> list[CockpitSignal]
     from anytree import PreOrderIter
     from vss_tools.main import get_trees
 
-    if not vspec.is_file():
-        raise InputError(f"VSS file {vspec} does not exist", hint="pass the spec's root .vspec")
+    for file in (vspec, *overlays):
+        if not file.is_file():
+            raise InputError(f"VSS file {file} does not exist", hint="pass the spec's root .vspec")
     folder = vspec.parent
     root, _ = get_trees(
         vspec,
@@ -141,5 +143,5 @@ def write(signals: list[CockpitSignal], out: Path, source: str) -> None:
 if __name__ == "__main__":  # pragma: no cover - a maintainer's tool
     spec, target = Path(sys.argv[1]), Path(sys.argv[2])
     label = sys.argv[3] if len(sys.argv) > 3 else spec.name
-    write(extract(spec), target, label)
+    write(extract(spec, tuple(Path(a) for a in sys.argv[4:])), target, label)
     print(f"wrote {target}")
