@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         description="Principals (users, services) with roles and attributes; default "
         "<data_dir>/principals.toml.",
     )
+    models_dir: Path | None = Field(
+        default=None,
+        description="Where trained models are cached (default DATA_DIR/models); data "
+        "directories that share one train each model once. Keep it writable by you only: "
+        "the files are checked against their SHA-256 but unpickled.",
+    )
     mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker of the vehicle gateway.")
     mqtt_port: int = Field(default=1883, ge=1, le=65535, description="Its port.")
     category_overrides: dict[str, str] = Field(
@@ -141,6 +147,11 @@ class Settings(BaseSettings):
     @property
     def resolved_principals_file(self) -> Path:
         return self.principals_file or self.data_dir / "principals.toml"
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        """Where trained models are cached (``models_dir``, else ``DATA_DIR/models``)."""
+        return self.models_dir or self.data_dir / "models"
 
     @property
     def copilot_dir(self) -> Path:

@@ -1,0 +1,1 @@
+"""English: request templates, slot values, lexicon and number words."""
