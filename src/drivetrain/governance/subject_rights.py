@@ -11,7 +11,10 @@ included (crypto-shredding). It then deletes the subject's rows from every lake
 table, vacuums the tables so no file keeps them (old table versions go too: time travel to before the erasure
 ends there), deletes the subject with their links and consent history from the
 state database (and compacts SQLite so no free page keeps them), and records
-the erasure in the audit log.
+the erasure in the audit log. What the in-car assistant holds about the subject
+(identifier digests, household memberships, preference events, learned
+preferences; ``state.cockpit_models``) is deleted with them, and a household
+left without members goes with its shared places and vehicles.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import Engine, delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -40,6 +43,13 @@ from drivetrain.governance.keys import Keyring, destroy_subject_keys
 from drivetrain.governance.sealing import SEALED_TABLE, read_opened
 from drivetrain.governance.subjects import SubjectLink, get_subject, links_of_subject
 from drivetrain.lake import TABLES, Lake
+from drivetrain.state.cockpit_models import (
+    SUBJECT_TABLES,
+    HouseholdMemberRow,
+    HouseholdPlaceRow,
+    HouseholdRow,
+    HouseholdVehicleRow,
+)
 from drivetrain.state.governance_models import DataSubjectRow
 
 # Tables that hold data subjects' records or their keys (all rewritten after an erasure).
@@ -49,6 +59,13 @@ _PERSONAL_STATE_TABLES = (
     "consent_events",
     "data_keys",
     "data_key_members",
+    "driver_identifiers",
+    "households",
+    "household_members",
+    "household_vehicles",
+    "household_places",
+    "preference_events",
+    "learned_preferences",
 )
 
 
@@ -127,6 +144,7 @@ def export_subject(
         "vehicles": [_plain(link) for link in links_of_subject(session, subject_id)],
         "consent_history": [_plain(r) for r in consent_history(session, subject_id)],
         "consent_receipt": consent_receipt(session, subject_id),
+        "cockpit_profile": _profile_rows(session, subject_id),
         "tables": data.rows,
         "units": "signal values in the units of the COVESA VSS signal they name",
     }
@@ -180,6 +198,7 @@ def erase_subject(
     removed = 0
     for table in deleted:
         removed += len(lake.vacuum(table, retention_hours=0))
+    _erase_profile(session, subject_id)
     session.execute(delete(DataSubjectRow).where(DataSubjectRow.subject_id == subject_id))
     session.flush()
     if audit is not None:
@@ -197,6 +216,52 @@ def erase_subject(
         )
     vehicles = sorted({lk.vehicle_id for lk in links})
     return ErasureReport(subject_id, deleted, removed, vehicles, shredded)
+
+
+def _erase_profile(session: Session, subject_id: str) -> None:
+    # ON DELETE CASCADE would do it too; deleting explicitly does not depend on
+    # the connection enforcing foreign keys.
+    households = set(
+        session.scalars(
+            select(HouseholdMemberRow.household_id).where(
+                HouseholdMemberRow.subject_id == subject_id
+            )
+        )
+    )
+    for model in SUBJECT_TABLES:
+        session.execute(delete(model).where(model.__table__.c.subject_id == subject_id))
+    session.execute(
+        update(HouseholdPlaceRow)
+        .where(HouseholdPlaceRow.added_by == subject_id)
+        .values(added_by=None)
+    )
+    remaining = set(
+        session.scalars(
+            select(HouseholdMemberRow.household_id).where(
+                HouseholdMemberRow.household_id.in_(households)
+            )
+        )
+    )
+    empty = sorted(households - remaining)  # nobody left to share its places with
+    for model in (HouseholdPlaceRow, HouseholdVehicleRow, HouseholdRow):
+        session.execute(delete(model).where(model.__table__.c.household_id.in_(empty)))
+
+
+def _profile_rows(session: Session, subject_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The subject's rows of the in-car assistant's tables, and their households' shares."""
+    out = {
+        str(m.__tablename__): _rows(session, m.__table__.c.subject_id, [subject_id])
+        for m in SUBJECT_TABLES
+    }
+    households = [row["household_id"] for row in out[HouseholdMemberRow.__tablename__]]
+    for model in (HouseholdRow, HouseholdVehicleRow, HouseholdPlaceRow):
+        out[model.__tablename__] = _rows(session, model.__table__.c.household_id, households)
+    return out
+
+
+def _rows(session: Session, column: Any, values: list[str]) -> list[dict[str, Any]]:
+    rows = session.execute(select(column.table).where(column.in_(values)))
+    return [{k: _plain(v) for k, v in row._mapping.items()} for row in rows]
 
 
 def compact_state(session: Session) -> None:
@@ -240,4 +305,6 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
+    if isinstance(value, bytes):  # identifier digests: keyed hashes, shown as hex
+        return value.hex()
     return value

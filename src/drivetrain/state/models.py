@@ -160,6 +160,7 @@ class CampaignRow(Base):
 
 
 from drivetrain.state import (
+    cockpit_models,  # noqa: F401
     governance_models,  # noqa: F401
     identity_models,  # noqa: F401
 )
