@@ -168,8 +168,10 @@ def test_an_intent_that_is_not_a_setting_is_none() -> None:
 
 
 @pytest.mark.parametrize(
-    ("said", "percent"), [("low", 33), ("medium", 66), ("max", 100), ("off", 0), ("5", 50)]
-)
+    ("said", "percent"),
+    [("low", 33), ("medium", 66), ("max", 100), ("off", 0),
+     ("3", 43), ("5", 71), ("7", 100), ("60 %", 60)],  # a bare number: one of seven fan steps
+)  # fmt: skip
 def test_fan_levels_on_every_zone(said: str, percent: int) -> None:
     got = plan(resolve("set_fan", {"fan_level": [said]}, car("ram-1500")))
     assert len(got.writes) == 4  # four climate zones, all of them

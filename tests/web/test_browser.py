@@ -191,3 +191,20 @@ def test_scripts_send_the_csrf_token_and_sign_out_works(page: Any, console: Cons
         page.get_by_role("button", name="Sign out").click()
     assert "/login" in page.url
     assert page.goto("/audit").url.endswith("/login?next=/audit")
+
+
+def test_the_sandbox_in_a_real_browser(page: Any, console: Console) -> None:
+    sign_in(page, console, "cockpit-engineer", "/cockpit")
+    page.get_by_role("button", name="Open a new conversation").click()
+    page.wait_for_selector("#say-form")
+    page.get_by_label("Utterance").fill("set the temperature to 23 degrees")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Say it").click()
+    assert "23 °C" in page.locator("#transcript").inner_text()
+    page.get_by_label("Driving", exact=True).check()
+    page.get_by_label("Utterance").fill("move my seat back")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Say it").click()
+    last = page.locator("#transcript li").last
+    assert last.get_attribute("data-kind") == "refused"
+    shot(page, "cockpit")

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from drivetrain.catalog import get_vehicle_model, use_imported_catalog
+from drivetrain.cli import assistant as assistant_cli
 from drivetrain.cli import audit as audit_cli
 from drivetrain.cli import auth as auth_cli
 from drivetrain.cli import campaign as campaign_cli
@@ -20,11 +21,14 @@ from drivetrain.cli import gateway as gateway_cli
 from drivetrain.cli import governance as governance_cli
 from drivetrain.cli import health as health_cli
 from drivetrain.cli import ingest as ingest_cli
+from drivetrain.cli import maintenance as maintenance_cli
 from drivetrain.cli import parts as parts_cli
 from drivetrain.cli import quality as quality_cli
+from drivetrain.cli import recommend as recommend_cli
 from drivetrain.cli import report as report_cli
 from drivetrain.cli import serve as serve_cli
 from drivetrain.cli import warranty as warranty_cli
+from drivetrain.cli.assistant import print_cockpit_tour
 from drivetrain.cli.audit import print_explanation
 from drivetrain.cli.copilot import print_copilot_tour
 from drivetrain.cli.health import print_health_tour
@@ -42,6 +46,7 @@ from drivetrain.cli.quality_watch import print_quality_tour
 from drivetrain.cli.warranty_alerts import print_warranty_tour
 from drivetrain.demo import SimulationConfig, SimulationReport, run_simulation
 from drivetrain.demo.can_export import export_vehicle_log
+from drivetrain.demo.cockpit_tour import cockpit_tour
 from drivetrain.demo.consent_story import CHARGING_CAMPAIGN
 from drivetrain.demo.console_logins import create_console_logins
 from drivetrain.demo.copilot_tour import copilot_tour
@@ -95,6 +100,9 @@ app.add_typer(warranty_cli.app, name="warranty")
 app.add_typer(parts_cli.app, name="parts")
 app.add_typer(quality_cli.app, name="quality")
 app.add_typer(report_cli.app, name="report")
+app.add_typer(assistant_cli.app, name="assistant")
+recommend_cli.app.command("maintenance")(maintenance_cli.maintenance)
+app.add_typer(recommend_cli.app, name="recommend")
 app.add_typer(copilot_cli.docs_app, name="docs")
 app.add_typer(copilot_cli.copilot_app, name="copilot")
 app.command("ask")(copilot_cli.ask)
@@ -486,6 +494,8 @@ def demo(
     settings = settings_of(ctx)
     explicit = ctx.find_root().params.get("data_dir") is not None
     data_dir = settings.data_dir if explicit else settings.data_dir / "demo"
+    if not explicit and settings.models_dir is None:  # trained models outlive a redone demo
+        settings = settings.model_copy(update={"models_dir": settings.data_dir / "models"})
     console.rule("[bold]drivetrain demo")
     console.print(f"data directory: [bold]{data_dir}[/]  (started {datetime.now():%H:%M:%S})")
     for campaign in (DEMO_CAMPAIGN, CHARGING_CAMPAIGN):
@@ -587,6 +597,16 @@ def demo(
             print_copilot_tour(copilot_tour(demo_settings))
     else:
         console.print("skipped (--no-docs)")
+    console.rule("[bold]in-car assistant")
+    console.print(
+        '[dim]$ drivetrain assistant chat --vehicle V --say "set the temperature to 22 degrees" …[/]'
+    )
+    with console.status("loading the understanding model (trained on first use) …"):
+        cockpit = cockpit_tour(
+            demo_settings,
+            service_advice=lambda v: assistant_cli.service_advice(demo_settings, v, "fleet-health"),
+        )
+    print_cockpit_tour(cockpit)
     verified = AuditLog(demo_settings.data_dir).verify()
     latest = verified.latest
     console.print(

@@ -33,6 +33,7 @@ SEAT = "Vehicle.Cabin.Seat.Row1"
 MEDIA = "Vehicle.Cabin.Infotainment.Media"
 STEP_C = 1.0  # "warmer": one degree
 STEP_PERCENT = 10  # "louder": ten percent
+FAN_STEPS = 7  # "fan to 3": the third of seven blower steps
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +51,11 @@ class Plan:
 
 @dataclass(frozen=True, slots=True)
 class Clarify:
+    """A question back; ``slot`` names what it asks for, so a bare answer ("21") can fill it."""
+
     intent: str
     question: str
+    slot: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +98,7 @@ def _temperature(intent: str, slots: Slots, vehicle: SimulatedVehicle) -> Outcom
     value = words.number(said) if said else None
     step = words.direction(" ".join(slots.get("direction", []) + slots.get("temperature", [])))
     if value is None and step == 0:
-        return Clarify(intent, "To what temperature?")
+        return Clarify(intent, "To what temperature?", "temperature")
     writes: list[tuple[str, Value]] = []
     for zone in zones:
         path = f"{HVAC}.{zone}.Temperature"
@@ -116,9 +120,9 @@ def _side_words(zone: str) -> str:
 
 def _fan(intent: str, slots: Slots, vehicle: SimulatedVehicle) -> Outcome:
     said = _first(slots, "fan_level") or _first(slots, "level")
-    value = words.level(said) if said else None
+    value = words.level(said, steps=FAN_STEPS) if said else None
     if value is None:
-        return Clarify(intent, "How strong should the fan be: low, medium or high?")
+        return Clarify(intent, "How strong should the fan be: low, medium or high?", "level")
     zones = _zones(vehicle, _first(slots, "zone"), default="All")
     writes: list[tuple[str, Value]] = [(f"{HVAC}.{z}.FanSpeed", value) for z in zones]
     return _checked(intent, vehicle, writes, f"Fan at {value} %.")
@@ -133,7 +137,7 @@ def _seat_heating(intent: str, slots: Slots, vehicle: SimulatedVehicle) -> Outco
     said = _first(slots, "level")
     value = 66 if said is None else words.level(said)
     if value is None:
-        return Clarify(intent, "Which level: low, medium or high?")
+        return Clarify(intent, "Which level: low, medium or high?", "level")
     seat = _seat_side(slots)
     writes: list[tuple[str, Value]] = [(f"{SEAT}.{seat}.HeatingCooling", value)]
     who = "passenger" if seat == "PassengerSide" else "driver"
@@ -145,7 +149,7 @@ def _massage(intent: str, slots: Slots, vehicle: SimulatedVehicle) -> Outcome:
     said = _first(slots, "level")
     value = 50 if said is None else words.level(said)
     if value is None:
-        return Clarify(intent, "How strong: gentle, medium or strong?")
+        return Clarify(intent, "How strong: gentle, medium or strong?", "level")
     seat = _seat_side(slots)
     writes: list[tuple[str, Value]] = [(f"{SEAT}.{seat}.Massage.Level", value)]
     return _checked(intent, vehicle, writes, f"Massage at {value} %.")
@@ -160,7 +164,7 @@ def _seat_position(intent: str, slots: Slots, vehicle: SimulatedVehicle) -> Outc
     elif step := words.direction(said):
         path, end = f"{SEAT}.{seat}.Height", "down"
     else:
-        return Clarify(intent, "Forward, back, up or down?")
+        return Clarify(intent, "Forward, back, up or down?", "direction")
     now = int(vehicle.values.get(path, 200))
     if now <= 0 and step < 0:
         return Refusal(intent, f"the seat is already all the way {end}")
@@ -196,7 +200,7 @@ def _window(intent: str, slots: Slots, vehicle: SimulatedVehicle, opening: bool)
 def _ambient(intent: str, slots: Slots, vehicle: SimulatedVehicle) -> Outcome:
     color = (_first(slots, "light_color") or "").strip().lower()
     if not color:
-        return Clarify(intent, "Which colour?")
+        return Clarify(intent, "Which colour?", "light_color")
     code = COLOR_CODES.get(color, color)  # VSS takes "#RRGGBB"; an unknown name is refused
     base = "Vehicle.Cabin.Light.AmbientLight.Row1"
     writes: list[tuple[str, Value]] = []
@@ -212,7 +216,7 @@ def _volume(intent: str, slots: Slots, vehicle: SimulatedVehicle) -> Outcome:
     if value is None:
         step = words.direction(" ".join(slots.get("direction", []) + ([said] if said else [])))
         if step == 0:
-            return Clarify(intent, "Louder or quieter?")
+            return Clarify(intent, "Louder or quieter?", "direction")
         value = int(vehicle.values.get(path, 30)) + step * STEP_PERCENT
     return _checked(intent, vehicle, [(path, value)], f"Volume {value} %.")
 

@@ -92,13 +92,15 @@ def _navigate(intent: str, slots: Slots, vehicle: SimulatedVehicle) -> Outcome:
     if intent == "route_options":
         preference = _first(slots, "route_preference")
         if not preference:
-            return Clarify(intent, "Fastest, shortest, or avoiding tolls or motorways?")
+            return Clarify(
+                intent, "Fastest, shortest, or avoiding tolls or motorways?", "route_preference"
+            )
         return Plan(intent, f"Route updated: {preference}.", task=Task(display=Display.SHORT))
     place = (_first(slots, "destination") or "").strip().lower()
     if not place:
-        return Clarify(intent, "Where to?")
+        return Clarify(intent, "Where to?", "destination")
     if place not in PLACES:
-        return Clarify(intent, f"I don't know {place!r}. Which city or address?")
+        return Clarify(intent, f"I don't know {place!r}. Which city or address?", "destination")
     lat, lon = PLACES[place]
     writes = ((f"{NAV}.Latitude", lat), (f"{NAV}.Longitude", lon))
     for path, target in writes:
@@ -127,14 +129,14 @@ def _phone(intent: str, slots: Slots, moving: bool) -> Outcome:
     contact = _first(slots, "contact")
     if intent == "call_contact":
         if not contact:
-            return Clarify(intent, "Whom should I call?")
+            return Clarify(intent, "Whom should I call?", "contact")
         return Plan(intent, f"Calling {contact}.", task=Task(display=Display.SHORT))
     if intent == "send_message":
         if not contact:
-            return Clarify(intent, "To whom?")
+            return Clarify(intent, "To whom?", "contact")
         text = _first(slots, "message_text")
         if not text:
-            return Clarify(intent, f"What should the message to {contact} say?")
+            return Clarify(intent, f"What should the message to {contact} say?", "message_text")
         return Plan(
             intent,
             f"Sent to {contact}.",

@@ -77,8 +77,9 @@ def celsius(value: float, unit: str | None) -> float:
     return value
 
 
-def level(text: str, language: str = "en") -> int | None:
-    """A 0–100 % level from words ("low", "max") or a number (1–3 steps, or a percentage)."""
+def level(text: str, language: str = "en", *, steps: int = 3) -> int | None:
+    """A 0–100 % level from words ("low", "max") or a number: a percentage, or one of
+    ``steps`` steps (seat heating has 3; a fan 7), or ten steps above that."""
     words = text.lower()
     for word, value in LEVELS[language].items():
         if re.search(rf"\b{word}\b", words):
@@ -88,8 +89,8 @@ def level(text: str, language: str = "en") -> int | None:
         return None
     if "%" in words or "percent" in words or found > 10:
         return round(found)
-    if found <= 3:  # "level two" of three
-        return round(found / 3 * 100)
+    if found <= steps:  # "level two" of three
+        return round(found / steps * 100)
     return round(found * 10)  # "seven" of ten
 
 

@@ -40,14 +40,19 @@ class ConsentStory:
     withdrawn_by: str | None
     withdrawn_vehicle: str | None
     withdrawn_at: datetime | None
+    personalisation_consents: int = 0
 
 
 def register_owners(
     session: Session, vehicles: list[VehicleRecord], start: datetime, days: int
 ) -> ConsentStory:
-    """Give every vehicle an owner with consents; one BEV owner withdraws mid-period."""
+    """Give every vehicle an owner with consents; one BEV owner withdraws mid-period.
+
+    Every other owner consents to personalisation (the in-car assistant's status
+    answers and learned preferences); the others get the assistant without them.
+    """
     since = start - timedelta(days=365)
-    location = 0
+    location = personal = 0
     for i, vehicle in enumerate(vehicles):
         owner = f"owner-{i:05d}"
         register_subject(
@@ -77,9 +82,21 @@ def register_owners(
                 at=start - timedelta(days=30),
             )
             location += 1
+        if i % 2 == 0:  # half the owners use the in-car assistant's personal features
+            give_consent(
+                session,
+                owner,
+                "personalisation",
+                ["technical", "cabin", "location"],
+                notice_version=NOTICE,
+                at=start - timedelta(days=30),
+            )
+            personal += 1
     bev = next((i for i, v in enumerate(vehicles) if v.brand == "Tesla" and v.region != "cn"), None)
     if bev is None:
-        return ConsentStory(len(vehicles), location, None, None, None)
+        return ConsentStory(len(vehicles), location, None, None, None, personal)
     at = start + timedelta(days=days / 2)
     withdraw_consent(session, f"owner-{bev:05d}", "location_services", ["location"], at=at)
-    return ConsentStory(len(vehicles), location, f"owner-{bev:05d}", vehicles[bev].vehicle_id, at)
+    return ConsentStory(
+        len(vehicles), location, f"owner-{bev:05d}", vehicles[bev].vehicle_id, at, personal
+    )

@@ -16,6 +16,7 @@ CONSOLE_USERS: tuple[str, ...] = (
     "parts",
     "quality",
     "engineer",
+    "cockpit-engineer",
     "dpo-eu",
 )
 _WORDS = (

@@ -58,6 +58,21 @@ regions = ["eu", "us", "kr", "ca"]
 country = "DE"
 
 [[principal]]
+id = "cockpit-service"
+kind = "service"
+roles = ["assistant_service"]
+brands = ["*"]
+regions = ["eu", "us", "kr", "ca"]
+country = "DE"
+
+[[principal]]
+id = "cockpit-engineer"
+roles = ["assistant_service"]
+brands = ["*"]
+regions = ["eu", "us", "kr", "ca"]
+country = "DE"
+
+[[principal]]
 id = "engineer"
 roles = ["product_engineer"]
 brands = ["*"]

@@ -161,7 +161,10 @@ def run_demo(
     be asked for by a campaign *and* have a legal basis for its purpose.
     """
     prepare_demo_dir(data_dir)
-    demo_settings = settings.model_copy(update={"data_dir": data_dir, "state_url": None})
+    models = settings.models_dir or data_dir / "models"
+    demo_settings = settings.model_copy(
+        update={"data_dir": data_dir, "state_url": None, "models_dir": models}
+    )
     url = demo_settings.resolved_state_url
     migrate(url)
     pseudonyms = PseudonymKey.load_or_create(data_dir)

@@ -47,6 +47,7 @@ SCOPE_AREAS: tuple[str, ...] = (
     "parts",
     "quality",
     "copilot",
+    "cockpit",
     "reports",
 )
 SCOPES: frozenset[str] = frozenset(

@@ -17,6 +17,7 @@ from drivetrain.settings import Settings
 from drivetrain.web import (
     audit,
     campaigns,
+    cockpit,
     copilot,
     fleet,
     governance,
@@ -37,6 +38,7 @@ PAGE_ROUTERS = (
     parts.router,
     quality.router,
     copilot.router,
+    cockpit.router,
     campaigns.router,
     reports.router,
     governance.router,

@@ -33,6 +33,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Parts", "/parts"),
     NavItem("Quality", "/quality"),
     NavItem("Copilot", "/copilot"),
+    NavItem("Cockpit", "/cockpit"),
     NavItem("Campaigns", "/campaigns"),
     NavItem("Reports", "/reports"),
     NavItem("Data subjects", "/governance/subjects"),

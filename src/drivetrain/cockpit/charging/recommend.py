@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from drivetrain.cockpit.charging.baseline import plan_baseline
@@ -49,13 +50,15 @@ def recommend_charging(
     purpose: str = PURPOSE,
     soc_step_pct: float = DEFAULT_STEP_PCT,
     corridor: float | None = DEFAULT_CORRIDOR,
+    inputs: Mapping[str, int] | None = None,
 ) -> ChargingRecommendation:
     """Plan a trip's charging stops, explain them and record the plan's provenance.
 
     The provenance (kind ``charging_plan``) names the planner and its parameters, the
     vehicle's parameters, the trip, the road network's name, seed and version, the
     sites used, the plan's totals and the baseline's. ``explain(audit, output_id)``
-    reads it back. Raises :class:`InfeasibleTrip` (nothing recorded) when no plan exists.
+    reads it back; ``inputs`` names the lake tables (and versions) the request was built
+    from, e.g. the telemetry the state of charge was read from. Raises :class:`InfeasibleTrip` (nothing recorded) when no plan exists.
     """
     trip = TripModel(network, request, vehicle)
     plan = plan_route(network, request, trip.vehicle, soc_step_pct=soc_step_pct, corridor=corridor)
@@ -90,7 +93,7 @@ def recommend_charging(
             "baseline": baseline.summary() if baseline is not None else {"failure": failure},
             "explanation": list(plan.explanation),
         },
-        inputs={},
+        inputs=dict(inputs or {}),
         sources=[
             f"road-network:{network.name}@{network.version}",
             f"vehicle:{trip.vehicle.model_id}",
