@@ -22,6 +22,7 @@ from drivetrain.cli import governance as governance_cli
 from drivetrain.cli import health as health_cli
 from drivetrain.cli import ingest as ingest_cli
 from drivetrain.cli import maintenance as maintenance_cli
+from drivetrain.cli import ota as ota_cli
 from drivetrain.cli import parts as parts_cli
 from drivetrain.cli import quality as quality_cli
 from drivetrain.cli import recommend as recommend_cli
@@ -103,6 +104,7 @@ app.add_typer(report_cli.app, name="report")
 app.add_typer(assistant_cli.app, name="assistant")
 recommend_cli.app.command("maintenance")(maintenance_cli.maintenance)
 app.add_typer(recommend_cli.app, name="recommend")
+app.add_typer(ota_cli.app, name="ota")
 app.add_typer(copilot_cli.docs_app, name="docs")
 app.add_typer(copilot_cli.copilot_app, name="copilot")
 app.command("ask")(copilot_cli.ask)
