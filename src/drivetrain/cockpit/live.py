@@ -136,7 +136,7 @@ def known_status(
     for personalisation needs a legal basis of its own (:func:`personalisation_refusal`).
     """
     if (why := personalisation_refusal(session, record, at or datetime.now(UTC))) is not None:
-        return KnownStatus({}, [], f"no legal basis for personalisation: {why}")
+        return KnownStatus({}, [], why)
     try:
         values = vehicle_status(lake, record, context, audit=audit)
         dtcs = active_dtcs(lake, record, context, audit=audit)
