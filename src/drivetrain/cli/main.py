@@ -23,6 +23,7 @@ from drivetrain.cli import health as health_cli
 from drivetrain.cli import ingest as ingest_cli
 from drivetrain.cli import maintenance as maintenance_cli
 from drivetrain.cli import ota as ota_cli
+from drivetrain.cli import ota_release
 from drivetrain.cli import parts as parts_cli
 from drivetrain.cli import quality as quality_cli
 from drivetrain.cli import recommend as recommend_cli
@@ -104,6 +105,9 @@ app.add_typer(report_cli.app, name="report")
 app.add_typer(assistant_cli.app, name="assistant")
 recommend_cli.app.command("maintenance")(maintenance_cli.maintenance)
 app.add_typer(recommend_cli.app, name="recommend")
+ota_cli.app.command("init")(ota_release.init)
+ota_cli.app.command("release")(ota_release.release)
+ota_cli.app.command("images")(ota_release.images)
 app.add_typer(ota_cli.app, name="ota")
 app.add_typer(copilot_cli.docs_app, name="docs")
 app.add_typer(copilot_cli.copilot_app, name="copilot")
