@@ -73,6 +73,14 @@ regions = ["eu", "us", "kr", "ca"]
 country = "DE"
 
 [[principal]]
+id = "ota-service"
+kind = "service"
+roles = ["ota_service"]
+brands = ["*"]
+regions = ["eu", "us", "kr", "ca"]
+country = "DE"
+
+[[principal]]
 id = "engineer"
 roles = ["product_engineer"]
 brands = ["*"]

@@ -48,6 +48,7 @@ SCOPE_AREAS: tuple[str, ...] = (
     "quality",
     "copilot",
     "cockpit",
+    "ota",
     "reports",
 )
 SCOPES: frozenset[str] = frozenset(

@@ -22,11 +22,12 @@ from tuf.api.metadata import (  # type: ignore[attr-defined]
     Targets,
     Timestamp,
 )
-from tuf.ngclient import Updater  # type: ignore[attr-defined]
+from tuf.ngclient import FetcherInterface, Updater  # type: ignore[attr-defined]
 
 __all__ = [
     "TOP_LEVEL_ROLE_NAMES",
     "CryptoSigner",
+    "FetcherInterface",
     "Key",
     "MetaFile",
     "Metadata",

@@ -14,6 +14,7 @@ from drivetrain.api.routers import (
     ingest,
     lake,
     maintenance,
+    ota,
     parts,
     quality,
     reports,
@@ -35,5 +36,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     quality.router,
     copilot.router,
     cockpit.router,
+    ota.router,
     reports.router,
 )
