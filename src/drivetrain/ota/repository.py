@@ -200,11 +200,8 @@ class DirectorRepository(TufRepository):
         An empty ``assignments`` tells the vehicle there is nothing to install.
         """
         directory = self.metadata_dir_of(vehicle_id)
-        chain = (
-            self.load_chain(directory)
-            if vehicle_id in self.vehicles()
-            else self.new_chain(directory)
-        )
+        # one stat, not a listing of every vehicle's folder: assigning a fleet stays linear
+        chain = self.load_chain(directory) if directory.is_dir() else self.new_chain(directory)
         targets: dict[str, TargetFile] = {}
         ecus: dict[str, dict[str, dict[str, str]]] = {}
         seen: set[str] = set()
@@ -234,7 +231,7 @@ class DirectorRepository(TufRepository):
 
     def assignments(self, vehicle_id: str) -> list[EcuAssignment]:
         """What ``vehicle_id`` is currently told to install, sorted by ECU serial."""
-        if vehicle_id not in self.vehicles():
+        if not self.metadata_dir_of(vehicle_id).is_dir():
             raise NotFound(
                 f"the director has no metadata for vehicle {vehicle_id}",
                 hint="assign it an update first with DirectorRepository.assign",
