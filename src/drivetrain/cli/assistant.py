@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -262,6 +263,12 @@ def evaluate_command(
     show_errors: Annotated[
         int, typer.Option("--errors", min=0, help="Misunderstood utterances to list.")
     ] = 10,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            "--sample", min=10, help="Score a seeded random sample of this many (quicker)."
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Score the understanding model on its held-out split (never trained on).
@@ -274,10 +281,12 @@ def evaluate_command(
     settings = settings_of(ctx)
     with console.status("loading the understanding model (trained once on first use) …"):
         model = default_model(settings.resolved_models_dir)  # the trained model, not an LLM
-    sets = generate_sets()
-    with console.status(f"parsing {len(sets.eval)} held-out utterances …"):
+    held_out = generate_sets().eval
+    if sample is not None and sample < len(held_out):
+        held_out = random.Random(0).sample(held_out, sample)
+    with console.status(f"parsing {len(held_out)} held-out utterances …"):
         started = time.perf_counter()
-        report = evaluate(model, sets.eval)
+        report = evaluate(model, held_out)
         seconds = time.perf_counter() - started
     summary = {
         "utterances": report.utterances,
