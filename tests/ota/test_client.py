@@ -25,7 +25,7 @@ def test_primary_installs_the_image_the_director_names_for_its_ecu(world: Update
     assert [(i.ecu_serial, i.path, i.version, i.release_counter) for i in installed] == [
         (BMS.serial, "bms/bms-2.1.0.bin", "2.1.0", 21)
     ]
-    assert (vehicle.state_dir / "ecus" / BMS.serial / "image.bin").read_bytes() == BMS_IMAGE
+    assert vehicle.slots.ecu(BMS.serial).read(installed[0].slot) == BMS_IMAGE
     assert vehicle.installed()[BMS.serial].sha256 == world.bms_image.hashes["sha256"]
     assert GATEWAY.serial not in vehicle.installed()
     # nothing new: a second check finds the ECU up to date

@@ -13,29 +13,38 @@ state directory and the root it was manufactured with. To update it
    ("director and image repository agree");
 3. refuses an image whose release counter is lower than the one the ECU runs;
 4. downloads the image from the image repository, bounded by the signed length,
-   and checks length and hashes against both repositories' metadata.
+   and checks length and hashes against both repositories' metadata;
+5. installs every image of the bundle into its ECU's inactive slot, boots the
+   trials and commits them all, or rolls them all back (``drivetrain.ota.slots``).
 
-Any failure raises :class:`~drivetrain.ota.errors.UpdateRefused` naming the
-check; nothing is installed then.
+Any verification failure raises :class:`~drivetrain.ota.errors.UpdateRefused`
+naming the check; nothing is installed then.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 from tuf.api import exceptions as tuf_errors
+from tuf.api.exceptions import LengthOrHashMismatchError
 
 from drivetrain.errors import StorageError
 from drivetrain.ota._tuf import Metadata, TargetFile, Targets, Updater
-from drivetrain.ota.errors import RepositoryInputError
+from drivetrain.ota.errors import RepositoryInputError, UpdateRefused
 from drivetrain.ota.refusals import refusal_from, refuse
 from drivetrain.ota.repository import SoftwareImage
+from drivetrain.ota.slots import (
+    BootCheck,
+    BundleOutcome,
+    Checkpoint,
+    InstalledImage,
+    UpdateRolledBack,
+    VehicleSlots,
+    image_boots,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,17 +63,6 @@ class VerifiedUpdate:
     image: SoftwareImage
 
 
-@dataclass(frozen=True, slots=True)
-class InstalledImage:
-    """What an ECU runs (the vehicle's version manifest is one of these per ECU)."""
-
-    ecu_serial: str
-    path: str
-    version: str
-    release_counter: int
-    sha256: str
-
-
 class PrimaryEcu:
     """The primary ECU of vehicle ``vehicle_id``: full verification for all its ECUs.
 
@@ -72,6 +70,8 @@ class PrimaryEcu:
     and ``targets/`` below it); ``director_url`` the director's base
     (``…/director``, with ``<vehicle_id>/metadata/`` below it). ``image_root`` and
     ``director_root`` are the root metadata the vehicle was provisioned with.
+    ``boot_check`` is how an ECU boots a trial image (see ``ota.slots``);
+    ``checkpoint`` is called before every durable write (tests cut the power there).
     """
 
     def __init__(
@@ -84,6 +84,8 @@ class PrimaryEcu:
         director_url: str,
         image_root: bytes,
         director_root: bytes,
+        boot_check: BootCheck = image_boots,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         if not ecus:
             raise RepositoryInputError(f"vehicle {vehicle_id} has no ECUs to update")
@@ -94,6 +96,8 @@ class PrimaryEcu:
         self._director_url = director_url.rstrip("/")
         self._roots = {"image": image_root, "director": director_root}
         self._image_updater: Updater | None = None
+        self.boot_check = boot_check
+        self.slots = VehicleSlots(self.state_dir, self.ecus, checkpoint)
 
     # -- state ------------------------------------------------------------------
     def _metadata_dir(self, repo: str) -> Path:
@@ -101,16 +105,9 @@ class PrimaryEcu:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    @property
-    def _manifest_path(self) -> Path:
-        return self.state_dir / "installed.json"
-
     def installed(self) -> dict[str, InstalledImage]:
-        """The version manifest: what each ECU runs, by ECU serial."""
-        if not self._manifest_path.exists():
-            return {}
-        raw = json.loads(self._manifest_path.read_text())
-        return {serial: InstalledImage(**item) for serial, item in raw.items()}
+        """What each ECU boots now (its active slot), by ECU serial."""
+        return self.slots.installed()
 
     def director_targets_bytes(self) -> bytes:
         """The director targets metadata last verified (what secondaries verify partially)."""
@@ -255,33 +252,47 @@ class PrimaryEcu:
         return destination
 
     def install(self, update: VerifiedUpdate, image_file: Path) -> InstalledImage:
-        """Put the verified image in the ECU's slot and record it in the version manifest.
+        """Put the verified image on trial in the ECU's inactive slot (see :meth:`boot`).
 
-        (The A/B slots, boot check and rollback of a simulated vehicle are a later
-        part of issue #12; here the ECU's slot is one directory.)
+        The file is checked against the signed length and hashes once more, so
+        bytes changed on disk after :meth:`download` never reach a slot.
         """
-        slot = self.state_dir / "ecus" / update.ecu_serial
-        slot.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(image_file, slot / "image.bin")
-        record = InstalledImage(
-            update.ecu_serial,
-            update.image.path,
-            update.image.version,
-            update.image.release_counter,
-            update.image.hashes["sha256"],
-        )
-        manifest = self.installed() | {update.ecu_serial: record}
-        tmp = self._manifest_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({k: asdict(v) for k, v in manifest.items()}, indent=2))
-        os.replace(tmp, self._manifest_path)
-        return record
+        try:
+            with image_file.open("rb") as handle:
+                update.image.to_target_file().verify_length_and_hashes(handle)
+        except LengthOrHashMismatchError as exc:
+            raise refuse(
+                "hash-mismatch", f"{image_file} for ECU {update.ecu_serial}: {exc}"
+            ) from exc
+        except OSError as exc:
+            raise StorageError(f"cannot read the downloaded image {image_file}: {exc}") from exc
+        return self.slots.install(update.ecu_serial, update.image, image_file)
+
+    def boot(self) -> BundleOutcome:
+        """Boot every trial image; commit all if every ECU is healthy, else roll all back."""
+        return self.slots.boot(self.boot_check)
+
+    def recover(self) -> None:
+        """At power-up: finish or undo a bundle a power loss interrupted."""
+        self.slots.recover()
 
     def update(self) -> list[InstalledImage]:
-        """Check, download and install everything both repositories agree on.
+        """Check, download, install and boot everything both repositories agree on.
 
         Every image is downloaded and verified before any is installed, so a
-        refused image leaves the whole bundle uninstalled.
+        refused image leaves the whole bundle uninstalled; a failed boot of one
+        ECU rolls every ECU of the bundle back (:class:`UpdateRolledBack`).
         """
+        self.recover()
         updates = self.check_for_updates()
         files = [(update, self.download(update)) for update in updates]
-        return [self.install(update, path) for update, path in files]
+        try:
+            for update, path in files:
+                self.install(update, path)
+        except UpdateRefused:
+            self.recover()  # the images already on trial go back with the refused one
+            raise
+        outcome = self.boot()
+        if not outcome.committed:
+            raise UpdateRolledBack(outcome)
+        return [outcome.installed[update.ecu_serial] for update in updates]
