@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
@@ -51,8 +51,12 @@ def _metadata_name(name: str) -> str:
     return name
 
 
-_JSON = {200: {"content": {"application/json": {}}, "description": "Signed TUF metadata"}}
-_BYTES = {200: {"content": {"application/octet-stream": {}}, "description": "The image"}}
+_JSON: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {}}, "description": "Signed TUF metadata"}
+}
+_BYTES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/octet-stream": {}}, "description": "The image"}
+}
 
 
 @router.get(
