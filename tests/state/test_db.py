@@ -67,7 +67,7 @@ def test_migrations_ship_inside_the_package() -> None:
     assert config.config_file_name is None
     assert (migrations_dir() / "env.py").is_file()
     assert (migrations_dir() / "versions" / "0001_fleet_registry.py").is_file()
-    assert _head() == "0007"
+    assert _head() == "0008"
 
 
 def test_migrate_creates_the_tables_and_a_second_run_is_a_no_op(

@@ -163,4 +163,5 @@ from drivetrain.state import (
     cockpit_models,  # noqa: F401
     governance_models,  # noqa: F401
     identity_models,  # noqa: F401
+    ota_models,  # noqa: F401
 )
