@@ -30,7 +30,7 @@ app.add_typer(tuf_app, name="tuf-client")
 
 @dataclass(frozen=True, slots=True)
 class _TufOptions:
-    metadata_dir: Path
+    metadata_dir: Path | None
     metadata_url: str | None
     target_name: str | None
     target_base_url: str | None
@@ -43,6 +43,14 @@ def _options(ctx: typer.Context) -> _TufOptions:
     return options
 
 
+def _metadata_dir(ctx: typer.Context) -> Path:
+    """--metadata-dir, which every protocol command needs (optional only so --help works)."""
+    found = _options(ctx).metadata_dir
+    if found is None:
+        raise _fail("the command needs --metadata-dir DIR (before the command)")
+    return found
+
+
 def _fail(message: str, hint: str | None = None) -> typer.Exit:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False)
     if hint:
@@ -53,12 +61,13 @@ def _fail(message: str, hint: str | None = None) -> typer.Exit:
 def _run_protocol_step(step: str, ctx: typer.Context) -> None:
     """Run one protocol command; every failure (not only ours) is exit code 1."""
     o = _options(ctx)
+    metadata_dir = _metadata_dir(ctx)
     try:
         if step == "refresh":
             if not o.metadata_url:
                 raise _fail("refresh needs --metadata-url URL")
-            refresh_metadata(o.metadata_dir, o.metadata_url)
-            console.print(f"refreshed the metadata in {o.metadata_dir}")
+            refresh_metadata(metadata_dir, o.metadata_url)
+            console.print(f"refreshed the metadata in {metadata_dir}")
         else:
             missing = [
                 flag
@@ -74,7 +83,7 @@ def _run_protocol_step(step: str, ctx: typer.Context) -> None:
                 raise _fail(f"download needs {', '.join(missing)}")
             assert o.metadata_url and o.target_name and o.target_base_url and o.target_dir
             path = download_artifact(
-                o.metadata_dir, o.metadata_url, o.target_name, o.target_base_url, o.target_dir
+                metadata_dir, o.metadata_url, o.target_name, o.target_base_url, o.target_dir
             )
             console.print(f"{o.target_name} verified in {path}")
     except DrivetrainError as exc:
@@ -89,8 +98,9 @@ def _run_protocol_step(step: str, ctx: typer.Context) -> None:
 def tuf_client(
     ctx: typer.Context,
     metadata_dir: Annotated[
-        Path, typer.Option("--metadata-dir", help="Where the client keeps trusted metadata.")
-    ],
+        Path | None,
+        typer.Option("--metadata-dir", help="Where the client keeps trusted metadata (required)."),
+    ] = None,
     metadata_url: Annotated[
         str | None, typer.Option("--metadata-url", help="Base URL of the repository metadata.")
     ] = None,
@@ -117,8 +127,9 @@ def tuf_init(
 
     Example: drivetrain ota tuf-client --metadata-dir /tmp/md init ./root.json
     """
+    metadata_dir = _metadata_dir(ctx)
     try:
-        path = init_client(_options(ctx).metadata_dir, trusted_root)
+        path = init_client(metadata_dir, trusted_root)
     except DrivetrainError as exc:
         raise _fail(exc.message, exc.hint) from None
     except Exception as exc:  # noqa: BLE001 - the protocol wants exit code 1 for any failure
